@@ -1,0 +1,16 @@
+//! Vouch's plain types and rules.
+//!
+//! Nothing in this crate does IO or reads a clock: time is always passed in. That keeps the
+//! rules (who may do what, how the audit log is chained, what the criteria are) testable as
+//! pure functions and lets the same code serve the server, the CLI and offline verification.
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod criteria;
+pub mod role;
+pub mod time_fmt;
+pub mod validate;
+
+pub use audit::{AuditEvent, ChainError, NewAuditEvent};
+pub use criteria::{Catalog, Category, Criterion};
+pub use role::Role;
