@@ -13,7 +13,7 @@
 //! [`Identity`]. The web layer keeps the [`PendingLogin`] in its server-side session between the
 //! redirect and the callback.
 //!
-//! With the `test-idp` feature, [`testing::TestIdp`] is a real provider on loopback, so the whole
+//! With the `test-idp` feature, `testing::TestIdp` is a real provider on loopback, so the whole
 //! flow can be tested end to end without network access.
 
 #![forbid(unsafe_code)]
@@ -580,12 +580,15 @@ where
 
 /// Renders an error with its causes: the top-level messages of `openidconnect` and `reqwest`
 /// ("Request failed", "error sending request") hide the useful part ("Connection refused").
+/// Wrapper messages that say nothing on their own are left out when a cause follows.
 fn chain(err: &(dyn StdError + 'static)) -> String {
+    const NOISE: [&str; 3] = ["Request failed", "client error", "Failed to verify claims"];
     let mut parts: Vec<String> = Vec::new();
     let mut current: Option<&(dyn StdError + 'static)> = Some(err);
     while let Some(e) = current {
         let msg = e.to_string();
-        if !msg.is_empty() && !parts.iter().any(|p| p.contains(&msg)) {
+        let noise = NOISE.contains(&msg.as_str()) && e.source().is_some();
+        if !msg.is_empty() && !noise && !parts.iter().any(|p| p.contains(&msg)) {
             parts.push(msg);
         }
         current = e.source();
@@ -670,6 +673,6 @@ mod tests {
             std::io::ErrorKind::ConnectionRefused,
             "Connection refused",
         ));
-        assert_eq!(chain(&e), "Request failed: Connection refused");
+        assert_eq!(chain(&e), "Connection refused");
     }
 }
