@@ -1,1 +1,154 @@
+//! Vouch's use cases: the one door to state.
+//!
+//! Every change goes through a method of [`App`], which checks the actor's role against the
+//! table in [`authz`] and writes the change and its audit event in one store transaction. The
+//! web layer and the CLI only translate requests into these calls; neither touches the store's
+//! write side. An auditor's role permits no change of organisational state, so auditors are
+//! read-only by construction.
+#![forbid(unsafe_code)]
 
+pub mod actor;
+pub mod auth;
+pub mod authz;
+pub mod clock;
+pub mod error;
+mod limiter;
+pub mod settings;
+pub mod tokens;
+pub mod users;
+
+pub use actor::{Actor, ActorKind};
+pub use authz::Action;
+pub use clock::{Clock, SystemClock};
+pub use error::AppError;
+pub use vouch_domain as domain;
+pub use vouch_store::{AuditFilter, Backend, Store, StoreError, TokenRecord, UserRecord};
+
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+use vouch_domain::audit::{AuditEvent, ChainError, NewAuditEvent};
+use vouch_domain::criteria::Catalog;
+use vouch_store::WriteTx;
+
+/// Settings the use cases need, decided by the binary's configuration.
+#[derive(Clone, Debug)]
+pub struct AppConfig {
+    /// A session ends after this long without a request.
+    pub session_idle: Duration,
+    /// A session ends this long after sign-in, however active.
+    pub session_max: Duration,
+    /// Failed sign-ins allowed per account within `login_window` before it is slowed down.
+    pub login_max_failures: u32,
+    pub login_window: Duration,
+    /// Whether a sign-in through the identity provider counts as a second factor.
+    pub trust_idp_mfa: bool,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            session_idle: Duration::from_secs(8 * 3600),
+            session_max: Duration::from_secs(24 * 3600),
+            login_max_failures: 5,
+            login_window: Duration::from_secs(15 * 60),
+            trust_idp_mfa: true,
+        }
+    }
+}
+
+/// The application: the store, the clock and the configuration. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    config: Arc<AppConfig>,
+    limiter: Arc<limiter::Limiter>,
+}
+
+impl App {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, config: AppConfig) -> App {
+        let limiter = limiter::Limiter::new(config.login_max_failures, config.login_window);
+        App { store, clock, config: Arc::new(config), limiter: Arc::new(limiter) }
+    }
+
+    /// Which database backs this app (`sqlite` or `postgres`), for display.
+    pub fn backend_name(&self) -> &'static str {
+        self.store.backend().name()
+    }
+
+    pub fn config(&self) -> &AppConfig {
+        &self.config
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+
+    pub(crate) fn now_str(&self) -> String {
+        vouch_domain::time_fmt::format(self.clock.now())
+    }
+
+    /// Refuses the action unless the actor's role permits it.
+    pub fn authorize(&self, actor: &Actor, action: Action) -> Result<(), AppError> {
+        if authz::permits(actor.role, action) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden { action, role: actor.role })
+        }
+    }
+
+    /// Starts a write and returns it with the time to stamp on what it writes.
+    pub(crate) async fn write(&self) -> Result<(WriteTx, String), AppError> {
+        Ok((self.store.begin().await?, self.now_str()))
+    }
+
+    pub(crate) fn event(
+        actor: &Actor,
+        action: &str,
+        object_type: &str,
+        object_id: &str,
+        before: Option<serde_json::Value>,
+        after: Option<serde_json::Value>,
+    ) -> NewAuditEvent {
+        NewAuditEvent {
+            actor: actor.audit_id(),
+            actor_label: actor.label.clone(),
+            action: action.to_string(),
+            object_type: object_type.to_string(),
+            object_id: object_id.to_string(),
+            before,
+            after,
+            request_id: actor.request_id.clone(),
+        }
+    }
+
+    // ---- criteria ----
+
+    pub fn criteria(&self, actor: &Actor) -> Result<&'static Catalog, AppError> {
+        self.authorize(actor, Action::ViewCriteria)?;
+        Ok(vouch_domain::criteria::soc2())
+    }
+
+    // ---- audit log ----
+
+    pub async fn audit_events(
+        &self,
+        actor: &Actor,
+        filter: &AuditFilter,
+    ) -> Result<Vec<AuditEvent>, AppError> {
+        self.authorize(actor, Action::ViewAuditLog)?;
+        Ok(self.store.audit_events(filter).await?)
+    }
+
+    /// Verifies the whole chain: the number of events, or the first bad one.
+    pub async fn verify_audit_log(&self, actor: &Actor) -> Result<Result<i64, ChainError>, AppError> {
+        self.authorize(actor, Action::ViewAuditLog)?;
+        Ok(self.store.verify_audit_log().await?)
+    }
+
+    /// Readiness of the store, for `/readyz` and `vouch healthcheck`.
+    pub async fn ready(&self) -> Result<(), AppError> {
+        Ok(self.store.ping().await?)
+    }
+}

@@ -1,0 +1,136 @@
+//! Who may do what: the one table of permissions, enforced by [`crate::App::authorize`] for
+//! the UI, the API and the CLI alike.
+use serde::Serialize;
+use vouch_domain::Role;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    ViewDashboard,
+    ViewCriteria,
+    ViewUsers,
+    ManageUsers,
+    ViewRoles,
+    ViewAuditLog,
+    ManageSettings,
+    /// Change one's own password and second factor.
+    ManageOwnAccount,
+    /// Create and revoke one's own API tokens (never above one's own role).
+    ManageOwnTokens,
+    ViewAllTokens,
+    RevokeAnyToken,
+}
+
+/// How an action touches state: reading, changing one's own credentials, or changing the
+/// organisation's state. Auditors may do only the first two.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    Read,
+    SelfService,
+    Write,
+}
+
+impl Action {
+    pub const ALL: [Action; 11] = [
+        Action::ViewDashboard,
+        Action::ViewCriteria,
+        Action::ViewUsers,
+        Action::ManageUsers,
+        Action::ViewRoles,
+        Action::ViewAuditLog,
+        Action::ManageSettings,
+        Action::ManageOwnAccount,
+        Action::ManageOwnTokens,
+        Action::ViewAllTokens,
+        Action::RevokeAnyToken,
+    ];
+
+    pub fn effect(self) -> Effect {
+        use Action::*;
+        match self {
+            ViewDashboard | ViewCriteria | ViewUsers | ViewRoles | ViewAuditLog | ViewAllTokens => {
+                Effect::Read
+            }
+            ManageOwnAccount | ManageOwnTokens => Effect::SelfService,
+            ManageUsers | ManageSettings | RevokeAnyToken => Effect::Write,
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        use Action::*;
+        match self {
+            ViewDashboard => "view the dashboard",
+            ViewCriteria => "view the criteria",
+            ViewUsers => "view users",
+            ManageUsers => "create or change users",
+            ViewRoles => "view roles",
+            ViewAuditLog => "read the audit log",
+            ManageSettings => "change settings",
+            ManageOwnAccount => "manage their own account",
+            ManageOwnTokens => "manage their own API tokens",
+            ViewAllTokens => "view everyone's API tokens",
+            RevokeAnyToken => "revoke other people's API tokens",
+        }
+    }
+}
+
+/// The permission table. Read it as: row = action, columns = admin, compliance lead,
+/// control owner, employee, auditor.
+pub fn permits(role: Role, action: Action) -> bool {
+    use Action::*;
+    let [admin, lead, owner, employee, auditor] = match action {
+        ViewDashboard /*   */ => [true, true, true, true, true],
+        ViewCriteria /*    */ => [true, true, true, true, true],
+        ViewUsers /*       */ => [true, true, false, false, true],
+        ManageUsers /*     */ => [true, false, false, false, false],
+        ViewRoles /*       */ => [true, true, true, true, true],
+        ViewAuditLog /*    */ => [true, true, false, false, true],
+        ManageSettings /*  */ => [true, false, false, false, false],
+        ManageOwnAccount /**/ => [true, true, true, true, true],
+        ManageOwnTokens /* */ => [true, true, true, false, true],
+        ViewAllTokens /*   */ => [true, false, false, false, true],
+        RevokeAnyToken /*  */ => [true, false, false, false, false],
+    };
+    match role {
+        Role::Admin => admin,
+        Role::ComplianceLead => lead,
+        Role::ControlOwner => owner,
+        Role::Employee => employee,
+        Role::Auditor => auditor,
+    }
+}
+
+/// Whether a token of role `granted` gives nothing beyond what `holder` may do.
+pub fn role_within(granted: Role, holder: Role) -> bool {
+    Action::ALL.iter().all(|&a| !permits(granted, a) || permits(holder, a))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auditors_are_read_only_by_construction() {
+        for a in Action::ALL {
+            if permits(Role::Auditor, a) {
+                assert_ne!(a.effect(), Effect::Write, "auditor may {a:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn administrators_may_do_everything() {
+        assert!(Action::ALL.iter().all(|&a| permits(Role::Admin, a)));
+    }
+
+    #[test]
+    fn tokens_never_exceed_their_holder() {
+        assert!(role_within(Role::Auditor, Role::Admin));
+        assert!(role_within(Role::Employee, Role::ControlOwner));
+        assert!(!role_within(Role::Admin, Role::ComplianceLead));
+        assert!(!role_within(Role::Auditor, Role::Employee));
+        for r in Role::ALL {
+            assert!(role_within(r, r));
+        }
+    }
+}
