@@ -1,8 +1,8 @@
 //! Signing in and out: passwords (argon2id), sessions, TOTP second factor with recovery codes,
 //! and single sign-on identities handed over by the web layer.
 use crate::{Actor, ActorKind, App, AppError, settings};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use rand::RngCore;
 use serde_json::json;
@@ -91,6 +91,11 @@ pub(crate) fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
+/// A strong random password for a generated account (20 characters, about 120 bits).
+pub fn generate_password() -> String {
+    random_token(15)
+}
+
 pub fn hash_password(password: &str) -> String {
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
     Argon2::default()
@@ -101,7 +106,11 @@ pub fn hash_password(password: &str) -> String {
 
 fn verify_password(hash: &str, password: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -116,12 +125,23 @@ fn totp(secret_b32: &str, email: &str) -> Result<TOTP, AppError> {
     let bytes = Secret::Encoded(secret_b32.to_string())
         .to_bytes()
         .map_err(|_| AppError::Conflict("the stored two-factor secret is malformed".into()))?;
-    TOTP::new(Algorithm::SHA1, 6, 1, 30, bytes, Some("Vouch".into()), email.to_string())
-        .map_err(|e| AppError::Conflict(format!("two-factor secret unusable: {e}")))
+    TOTP::new(
+        Algorithm::SHA1,
+        6,
+        1,
+        30,
+        bytes,
+        Some("Vouch".into()),
+        email.to_string(),
+    )
+    .map_err(|e| AppError::Conflict(format!("two-factor secret unusable: {e}")))
 }
 
 fn normalize_code(code: &str) -> String {
-    code.chars().filter(|c| !c.is_whitespace() && *c != '-').collect::<String>().to_lowercase()
+    code.chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect::<String>()
+        .to_lowercase()
 }
 
 pub(crate) fn user_actor(user: &UserRecord, request_id: Option<String>) -> Actor {
@@ -145,13 +165,25 @@ impl App {
     ) -> Result<NewSession, AppError> {
         let email = email.trim().to_lowercase();
         let now = self.now();
-        let keys = [format!("acct:{email}"), format!("ip:{}", client.ip.as_deref().unwrap_or("?"))];
-        if let Some(secs) = keys.iter().filter_map(|k| self.limiter.blocked_for(k, now)).max() {
-            return Err(AppError::RateLimited { retry_after_secs: secs });
+        let keys = [
+            format!("acct:{email}"),
+            format!("ip:{}", client.ip.as_deref().unwrap_or("?")),
+        ];
+        if let Some(secs) = keys
+            .iter()
+            .filter_map(|k| self.limiter.blocked_for(k, now))
+            .max()
+        {
+            return Err(AppError::RateLimited {
+                retry_after_secs: secs,
+            });
         }
         let user = self.store.user_by_email(&email).await?;
         let ok = match &user {
-            Some(u) => u.password_hash.as_deref().is_some_and(|h| verify_password(h, password)),
+            Some(u) => u
+                .password_hash
+                .as_deref()
+                .is_some_and(|h| verify_password(h, password)),
             None => {
                 verify_password(dummy_hash(), password);
                 false
@@ -161,10 +193,14 @@ impl App {
             for k in &keys {
                 self.limiter.fail(k, now);
             }
-            return Err(AppError::InvalidCredentials("the email or password is wrong".into()));
+            return Err(AppError::InvalidCredentials(
+                "the email or password is wrong".into(),
+            ));
         };
         if user.status != "active" {
-            return Err(AppError::InvalidCredentials("this account is disabled".into()));
+            return Err(AppError::InvalidCredentials(
+                "this account is disabled".into(),
+            ));
         }
         self.limiter.clear(&keys[0]);
         let mfa = if user.totp_secret.is_some() {
@@ -187,7 +223,11 @@ impl App {
         let user = match self.store.user_by_oidc(&id.issuer, &id.subject).await? {
             Some(u) => u,
             None => {
-                let email = id.email.as_deref().map(str::to_lowercase).filter(|_| id.email_verified);
+                let email = id
+                    .email
+                    .as_deref()
+                    .map(str::to_lowercase)
+                    .filter(|_| id.email_verified);
                 let Some(email) = email else {
                     return Err(AppError::InvalidCredentials(
                         "the identity provider did not give a verified email address".into(),
@@ -202,7 +242,9 @@ impl App {
             }
         };
         if user.status != "active" {
-            return Err(AppError::InvalidCredentials("this account is disabled".into()));
+            return Err(AppError::InvalidCredentials(
+                "this account is disabled".into(),
+            ));
         }
         let mfa = if self.config.trust_idp_mfa {
             MfaState::Ok
@@ -238,7 +280,10 @@ impl App {
             last_seen_at: now.clone(),
             expires_at: vouch_domain::time_fmt::format(expires),
             ip: client.ip.clone(),
-            user_agent: client.user_agent.as_deref().map(|s| s.chars().take(300).collect()),
+            user_agent: client
+                .user_agent
+                .as_deref()
+                .map(|s| s.chars().take(300).collect()),
         };
         tx.insert_session(&rec).await?;
         let newly_linked = {
@@ -250,20 +295,36 @@ impl App {
         let actor = user_actor(&user, client.request_id.clone());
         if newly_linked {
             tx.append_event(
-                Self::event(&actor, "user.sso_link", "user", &user.id, None,
-                    Some(json!({"issuer": user.oidc_issuer, "subject": user.oidc_subject}))),
+                Self::event(
+                    &actor,
+                    "user.sso_link",
+                    "user",
+                    &user.id,
+                    None,
+                    Some(json!({"issuer": user.oidc_issuer, "subject": user.oidc_subject})),
+                ),
                 &now,
             )
             .await?;
         }
         tx.append_event(
-            Self::event(&actor, "session.login", "user", &user.id, None,
-                Some(json!({"method": method, "mfa": mfa.as_str(), "ip": client.ip}))),
+            Self::event(
+                &actor,
+                "session.login",
+                "user",
+                &user.id,
+                None,
+                Some(json!({"method": method, "mfa": mfa.as_str(), "ip": client.ip})),
+            ),
             &now,
         )
         .await?;
         tx.commit().await?;
-        Ok(NewSession { cookie_value, mfa, user })
+        Ok(NewSession {
+            cookie_value,
+            mfa,
+            user,
+        })
     }
 
     /// Resolves a session cookie. Expired sessions, disabled users and sessions older than
@@ -274,7 +335,9 @@ impl App {
         request_id: Option<String>,
     ) -> Result<Option<Session>, AppError> {
         let id_hash = sha256_hex(cookie_value);
-        let Some(s) = self.store.session(&id_hash).await? else { return Ok(None) };
+        let Some(s) = self.store.session(&id_hash).await? else {
+            return Ok(None);
+        };
         let now = self.now();
         let parse = |t: &str| vouch_domain::time_fmt::parse(t).ok();
         let expired = parse(&s.expires_at).is_none_or(|e| e <= now)
@@ -282,17 +345,27 @@ impl App {
         if expired {
             return Ok(None);
         }
-        let Some(user) = self.store.user_by_id(&s.user_id).await? else { return Ok(None) };
+        let Some(user) = self.store.user_by_id(&s.user_id).await? else {
+            return Ok(None);
+        };
         if user.status != "active" {
             return Ok(None);
         }
         // Slide the idle expiry at most once a minute, to spare the database.
         if parse(&s.last_seen_at).is_some_and(|l| l + time::Duration::MINUTE <= now) {
             let exp = vouch_domain::time_fmt::format(now + self.config.session_idle);
-            self.store.touch_session(&id_hash, &self.now_str(), &exp).await?;
+            self.store
+                .touch_session(&id_hash, &self.now_str(), &exp)
+                .await?;
         }
         let actor = user_actor(&user, request_id);
-        Ok(Some(Session { id_hash, csrf_token: s.csrf_token, mfa: MfaState::parse(&s.mfa_state), user, actor }))
+        Ok(Some(Session {
+            id_hash,
+            csrf_token: s.csrf_token,
+            mfa: MfaState::parse(&s.mfa_state),
+            user,
+            actor,
+        }))
     }
 
     /// Keeps a single sign-on attempt (state, nonce, PKCE verifier) server-side between the
@@ -317,8 +390,13 @@ impl App {
 
     /// Takes (and deletes) a pending sign-on attempt: `(binding_hash, payload)` if it exists
     /// and has not expired.
-    pub async fn take_pending_sso(&self, state: &str) -> Result<Option<(String, String)>, AppError> {
-        let Some(p) = self.store.take_pending_login(state).await? else { return Ok(None) };
+    pub async fn take_pending_sso(
+        &self,
+        state: &str,
+    ) -> Result<Option<(String, String)>, AppError> {
+        let Some(p) = self.store.take_pending_login(state).await? else {
+            return Ok(None);
+        };
         let fresh = vouch_domain::time_fmt::parse(&p.expires_at).is_ok_and(|e| e > self.now());
         Ok(fresh.then_some((p.binding_hash, p.payload)))
     }
@@ -327,7 +405,14 @@ impl App {
         let (mut tx, now) = self.write().await?;
         tx.delete_session(&session.id_hash).await?;
         tx.append_event(
-            Self::event(&session.actor, "session.logout", "user", &session.user.id, None, None),
+            Self::event(
+                &session.actor,
+                "session.logout",
+                "user",
+                &session.user.id,
+                None,
+                None,
+            ),
             &now,
         )
         .await?;
@@ -337,21 +422,33 @@ impl App {
 
     /// Gives the second factor for a session in the `Pending` state: a current TOTP code or
     /// an unused recovery code.
-    pub async fn verify_second_factor(&self, session: &Session, code: &str) -> Result<(), AppError> {
+    pub async fn verify_second_factor(
+        &self,
+        session: &Session,
+        code: &str,
+    ) -> Result<(), AppError> {
         let key = format!("mfa:{}", session.user.id);
         let now = self.now();
         if let Some(secs) = self.limiter.blocked_for(&key, now) {
-            return Err(AppError::RateLimited { retry_after_secs: secs });
+            return Err(AppError::RateLimited {
+                retry_after_secs: secs,
+            });
         }
         let Some(secret) = session.user.totp_secret.as_deref() else {
-            return Err(AppError::Conflict("two-factor authentication is not enrolled".into()));
+            return Err(AppError::Conflict(
+                "two-factor authentication is not enrolled".into(),
+            ));
         };
         let code_n = normalize_code(code);
         let (mut tx, now_s) = self.write().await?;
         let method = if code_n.len() == 6 && code_n.chars().all(|c| c.is_ascii_digit()) {
             let t = totp(secret, &session.user.email)?;
-            t.check(&code_n, now.unix_timestamp() as u64).then_some("totp")
-        } else if tx.use_recovery_code(&session.user.id, &sha256_hex(&code_n), &now_s).await? {
+            t.check(&code_n, now.unix_timestamp() as u64)
+                .then_some("totp")
+        } else if tx
+            .use_recovery_code(&session.user.id, &sha256_hex(&code_n), &now_s)
+            .await?
+        {
             Some("recovery_code")
         } else {
             None
@@ -359,13 +456,23 @@ impl App {
         let Some(method) = method else {
             drop(tx);
             self.limiter.fail(&key, now);
-            return Err(AppError::field("code", "that code is not valid; check your authenticator's clock or use a recovery code"));
+            return Err(AppError::field(
+                "code",
+                "that code is not valid; check your authenticator's clock or use a recovery code",
+            ));
         };
         self.limiter.clear(&key);
-        tx.set_session_mfa_state(&session.id_hash, MfaState::Ok.as_str()).await?;
+        tx.set_session_mfa_state(&session.id_hash, MfaState::Ok.as_str())
+            .await?;
         tx.append_event(
-            Self::event(&session.actor, "session.mfa_verified", "user", &session.user.id, None,
-                Some(json!({"method": method}))),
+            Self::event(
+                &session.actor,
+                "session.mfa_verified",
+                "user",
+                &session.user.id,
+                None,
+                Some(json!({"method": method})),
+            ),
             &now_s,
         )
         .await?;
@@ -379,16 +486,32 @@ impl App {
         self.authorize(actor, crate::Action::ManageOwnAccount)?;
         let uid = actor.user_id.clone().ok_or(AppError::Unauthenticated)?;
         let (mut tx, now) = self.write().await?;
-        let mut user = tx.user_by_id(&uid).await?.ok_or_else(|| AppError::NotFound("user".into()))?;
+        let mut user = tx
+            .user_by_id(&uid)
+            .await?
+            .ok_or_else(|| AppError::NotFound("user".into()))?;
         let secret = Secret::generate_secret().to_encoded().to_string();
         let t = totp(&secret, &user.email)?;
         user.totp_pending_secret = Some(secret.clone());
         user.updated_at = now.clone();
         tx.update_user(&user).await?;
-        tx.append_event(Self::event(actor, "user.mfa_enrolment_started", "user", &uid, None, None), &now)
-            .await?;
+        tx.append_event(
+            Self::event(
+                actor,
+                "user.mfa_enrolment_started",
+                "user",
+                &uid,
+                None,
+                None,
+            ),
+            &now,
+        )
+        .await?;
         tx.commit().await?;
-        Ok(Enrolment { secret_base32: secret, otpauth_url: t.get_url() })
+        Ok(Enrolment {
+            secret_base32: secret,
+            otpauth_url: t.get_url(),
+        })
     }
 
     /// Completes enrolment with a code from the authenticator; returns the recovery codes,
@@ -402,13 +525,19 @@ impl App {
         self.authorize(actor, crate::Action::ManageOwnAccount)?;
         let uid = actor.user_id.clone().ok_or(AppError::Unauthenticated)?;
         let (mut tx, now) = self.write().await?;
-        let mut user = tx.user_by_id(&uid).await?.ok_or_else(|| AppError::NotFound("user".into()))?;
+        let mut user = tx
+            .user_by_id(&uid)
+            .await?
+            .ok_or_else(|| AppError::NotFound("user".into()))?;
         let Some(pending) = user.totp_pending_secret.clone() else {
             return Err(AppError::Conflict("start enrolment first".into()));
         };
         let t = totp(&pending, &user.email)?;
         if !t.check(&normalize_code(code), self.now().unix_timestamp() as u64) {
-            return Err(AppError::field("code", "that code does not match; scan the QR code again and enter the current 6-digit code"));
+            return Err(AppError::field(
+                "code",
+                "that code does not match; scan the QR code again and enter the current 6-digit code",
+            ));
         }
         user.totp_secret = Some(pending);
         user.totp_pending_secret = None;
@@ -422,14 +551,23 @@ impl App {
                 format!("{}-{}", &h[..5], &h[5..])
             })
             .collect();
-        let hashes: Vec<String> = codes.iter().map(|c| sha256_hex(&normalize_code(c))).collect();
+        let hashes: Vec<String> = codes
+            .iter()
+            .map(|c| sha256_hex(&normalize_code(c)))
+            .collect();
         tx.replace_recovery_codes(&uid, &hashes).await?;
         if let Some(h) = session_id_hash {
             tx.set_session_mfa_state(h, MfaState::Ok.as_str()).await?;
         }
         tx.append_event(
-            Self::event(actor, "user.mfa_enabled", "user", &uid, Some(json!({"mfa": false})),
-                Some(json!({"mfa": true}))),
+            Self::event(
+                actor,
+                "user.mfa_enabled",
+                "user",
+                &uid,
+                Some(json!({"mfa": false})),
+                Some(json!({"mfa": true})),
+            ),
             &now,
         )
         .await?;
@@ -448,15 +586,25 @@ impl App {
         let uid = actor.user_id.clone().ok_or(AppError::Unauthenticated)?;
         vouch_domain::validate::password("new_password", new)?;
         let (mut tx, now) = self.write().await?;
-        let mut user = tx.user_by_id(&uid).await?.ok_or_else(|| AppError::NotFound("user".into()))?;
-        if !user.password_hash.as_deref().is_some_and(|h| verify_password(h, current)) {
+        let mut user = tx
+            .user_by_id(&uid)
+            .await?
+            .ok_or_else(|| AppError::NotFound("user".into()))?;
+        if !user
+            .password_hash
+            .as_deref()
+            .is_some_and(|h| verify_password(h, current))
+        {
             return Err(AppError::field("current_password", "is wrong"));
         }
         user.password_hash = Some(hash_password(new));
         user.updated_at = now.clone();
         tx.update_user(&user).await?;
-        tx.append_event(Self::event(actor, "user.password_change", "user", &uid, None, None), &now)
-            .await?;
+        tx.append_event(
+            Self::event(actor, "user.password_change", "user", &uid, None, None),
+            &now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -79,17 +79,17 @@ impl Action {
 pub fn permits(role: Role, action: Action) -> bool {
     use Action::*;
     let [admin, lead, owner, employee, auditor] = match action {
-        ViewDashboard /*   */ => [true, true, true, true, true],
-        ViewCriteria /*    */ => [true, true, true, true, true],
-        ViewUsers /*       */ => [true, true, false, false, true],
-        ManageUsers /*     */ => [true, false, false, false, false],
-        ViewRoles /*       */ => [true, true, true, true, true],
-        ViewAuditLog /*    */ => [true, true, false, false, true],
-        ManageSettings /*  */ => [true, false, false, false, false],
-        ManageOwnAccount /**/ => [true, true, true, true, true],
-        ManageOwnTokens /* */ => [true, true, true, false, true],
-        ViewAllTokens /*   */ => [true, false, false, false, true],
-        RevokeAnyToken /*  */ => [true, false, false, false, false],
+        ViewDashboard => [true, true, true, true, true],
+        ViewCriteria => [true, true, true, true, true],
+        ViewUsers => [true, true, false, false, true],
+        ManageUsers => [true, false, false, false, false],
+        ViewRoles => [true, true, true, true, true],
+        ViewAuditLog => [true, true, false, false, true],
+        ManageSettings => [true, false, false, false, false],
+        ManageOwnAccount => [true, true, true, true, true],
+        ManageOwnTokens => [true, true, true, false, true],
+        ViewAllTokens => [true, false, false, false, true],
+        RevokeAnyToken => [true, false, false, false, false],
     };
     match role {
         Role::Admin => admin,
@@ -102,7 +102,9 @@ pub fn permits(role: Role, action: Action) -> bool {
 
 /// Whether a token of role `granted` gives nothing beyond what `holder` may do.
 pub fn role_within(granted: Role, holder: Role) -> bool {
-    Action::ALL.iter().all(|&a| !permits(granted, a) || permits(holder, a))
+    Action::ALL
+        .iter()
+        .all(|&a| !permits(granted, a) || permits(holder, a))
 }
 
 #[cfg(test)]

@@ -69,7 +69,12 @@ pub struct App {
 impl App {
     pub fn new(store: Store, clock: Arc<dyn Clock>, config: AppConfig) -> App {
         let limiter = limiter::Limiter::new(config.login_max_failures, config.login_window);
-        App { store, clock, config: Arc::new(config), limiter: Arc::new(limiter) }
+        App {
+            store,
+            clock,
+            config: Arc::new(config),
+            limiter: Arc::new(limiter),
+        }
     }
 
     /// Which database backs this app (`sqlite` or `postgres`), for display.
@@ -94,7 +99,10 @@ impl App {
         if authz::permits(actor.role, action) {
             Ok(())
         } else {
-            Err(AppError::Forbidden { action, role: actor.role })
+            Err(AppError::Forbidden {
+                action,
+                role: actor.role,
+            })
         }
     }
 
@@ -142,9 +150,17 @@ impl App {
     }
 
     /// Verifies the whole chain: the number of events, or the first bad one.
-    pub async fn verify_audit_log(&self, actor: &Actor) -> Result<Result<i64, ChainError>, AppError> {
+    pub async fn verify_audit_log(
+        &self,
+        actor: &Actor,
+    ) -> Result<Result<i64, ChainError>, AppError> {
         self.authorize(actor, Action::ViewAuditLog)?;
         Ok(self.store.verify_audit_log().await?)
+    }
+
+    /// Removes expired sessions and abandoned sign-ins; returns how many.
+    pub async fn purge_expired(&self) -> Result<u64, AppError> {
+        Ok(self.store.purge_expired(&self.now_str()).await?)
     }
 
     /// Readiness of the store, for `/readyz` and `vouch healthcheck`.

@@ -14,7 +14,11 @@ pub struct Limiter {
 
 impl Limiter {
     pub fn new(max: u32, window: Duration) -> Self {
-        Limiter { max, window, failures: Mutex::new(HashMap::new()) }
+        Limiter {
+            max,
+            window,
+            failures: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Seconds until the key may try again, or `None` when it may try now.

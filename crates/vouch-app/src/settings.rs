@@ -22,10 +22,17 @@ impl App {
         self.authorize(actor, Action::ManageSettings)?;
         let (mut tx, now) = self.write().await?;
         let before = tx.setting(REQUIRE_MFA).await?.as_deref() == Some("true");
-        tx.set_setting(REQUIRE_MFA, if on { "true" } else { "false" }).await?;
+        tx.set_setting(REQUIRE_MFA, if on { "true" } else { "false" })
+            .await?;
         tx.append_event(
-            Self::event(actor, "settings.update", "setting", REQUIRE_MFA,
-                Some(json!({"require_mfa": before})), Some(json!({"require_mfa": on}))),
+            Self::event(
+                actor,
+                "settings.update",
+                "setting",
+                REQUIRE_MFA,
+                Some(json!({"require_mfa": before})),
+                Some(json!({"require_mfa": on})),
+            ),
             &now,
         )
         .await?;
@@ -43,7 +50,14 @@ impl App {
         let token = random_token(24);
         tx.set_setting(SETUP_TOKEN, &sha256_hex(&token)).await?;
         tx.append_event(
-            Self::event(&Actor::system(), "setup.token_issued", "setting", SETUP_TOKEN, None, None),
+            Self::event(
+                &Actor::system(),
+                "setup.token_issued",
+                "setting",
+                SETUP_TOKEN,
+                None,
+                None,
+            ),
             &now,
         )
         .await?;
@@ -56,7 +70,11 @@ impl App {
         if self.store.count_users().await? > 0 {
             return Ok(false);
         }
-        Ok(self.store.setting(SETUP_TOKEN).await?.is_some_and(|h| h == sha256_hex(token)))
+        Ok(self
+            .store
+            .setting(SETUP_TOKEN)
+            .await?
+            .is_some_and(|h| h == sha256_hex(token)))
     }
 
     pub(crate) async fn consume_setup_token(

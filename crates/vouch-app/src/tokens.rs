@@ -6,8 +6,8 @@ use crate::authz::role_within;
 use crate::{Action, Actor, ActorKind, App, AppError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use vouch_domain::validate::FieldError;
 use vouch_domain::Role;
+use vouch_domain::validate::FieldError;
 use vouch_store::TokenRecord;
 
 pub const TOKEN_PREFIX: &str = "vouch_";
@@ -53,16 +53,30 @@ impl From<&TokenRecord> for TokenView {
 
 impl App {
     /// Creates a token for the signed-in person; returns it with the secret, shown once.
-    pub async fn create_token(&self, actor: &Actor, new: NewToken) -> Result<(TokenView, String), AppError> {
+    pub async fn create_token(
+        &self,
+        actor: &Actor,
+        new: NewToken,
+    ) -> Result<(TokenView, String), AppError> {
         self.authorize(actor, Action::ManageOwnTokens)?;
         if actor.kind != ActorKind::User {
-            return Err(AppError::Conflict("API tokens are created by a signed-in person, not by another token".into()));
+            return Err(AppError::Conflict(
+                "API tokens are created by a signed-in person, not by another token".into(),
+            ));
         }
         let uid = actor.user_id.clone().ok_or(AppError::Unauthenticated)?;
         let mut errors = Vec::new();
-        let name = vouch_domain::validate::name("name", &new.name).map_err(|e| errors.push(e)).ok();
+        let name = vouch_domain::validate::name("name", &new.name)
+            .map_err(|e| errors.push(e))
+            .ok();
         if !role_within(new.role, actor.role) {
-            errors.push(FieldError::new("role", format!("a token cannot have a role ({}) above your own ({})", new.role, actor.role)));
+            errors.push(FieldError::new(
+                "role",
+                format!(
+                    "a token cannot have a role ({}) above your own ({})",
+                    new.role, actor.role
+                ),
+            ));
         }
         let expires_at = match new.expires_at.as_deref().filter(|s| !s.trim().is_empty()) {
             None => None,
@@ -73,7 +87,10 @@ impl App {
                     None
                 }
                 Err(_) => {
-                    errors.push(FieldError::new("expires_at", format!("'{s}' is not an RFC 3339 time such as 2027-01-31T00:00:00Z")));
+                    errors.push(FieldError::new(
+                        "expires_at",
+                        format!("'{s}' is not an RFC 3339 time such as 2027-01-31T00:00:00Z"),
+                    ));
                     None
                 }
             },
@@ -107,7 +124,11 @@ impl App {
     }
 
     /// One's own tokens, or everyone's for those who may see them all.
-    pub async fn list_tokens(&self, actor: &Actor, everyone: bool) -> Result<Vec<TokenView>, AppError> {
+    pub async fn list_tokens(
+        &self,
+        actor: &Actor,
+        everyone: bool,
+    ) -> Result<Vec<TokenView>, AppError> {
         let rows = if everyone {
             self.authorize(actor, Action::ViewAllTokens)?;
             self.store.list_tokens(None).await?
@@ -120,7 +141,11 @@ impl App {
     }
 
     pub async fn revoke_token(&self, actor: &Actor, id: &str) -> Result<(), AppError> {
-        let t = self.store.token_by_id(id).await?.ok_or_else(|| AppError::NotFound(format!("token {id}")))?;
+        let t = self
+            .store
+            .token_by_id(id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("token {id}")))?;
         if actor.is_user(&t.user_id) {
             self.authorize(actor, Action::ManageOwnTokens)?;
         } else {
@@ -130,8 +155,18 @@ impl App {
         if !tx.revoke_token(id, &now).await? {
             return Err(AppError::Conflict("this token is already revoked".into()));
         }
-        tx.append_event(Self::event(actor, "token.revoke", "token", id, None, Some(json!({"name": t.name}))), &now)
-            .await?;
+        tx.append_event(
+            Self::event(
+                actor,
+                "token.revoke",
+                "token",
+                id,
+                None,
+                Some(json!({"name": t.name})),
+            ),
+            &now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -139,25 +174,39 @@ impl App {
     /// Resolves a bearer secret to an actor, or `None` if it is unknown, revoked, expired, or
     /// its person is disabled. The token acts with its own role, capped by the person's
     /// current role.
-    pub async fn token_actor(&self, secret: &str, request_id: Option<String>) -> Result<Option<Actor>, AppError> {
+    pub async fn token_actor(
+        &self,
+        secret: &str,
+        request_id: Option<String>,
+    ) -> Result<Option<Actor>, AppError> {
         if !secret.starts_with(TOKEN_PREFIX) {
             return Ok(None);
         }
-        let Some(t) = self.store.token_by_hash(&sha256_hex(secret)).await? else { return Ok(None) };
+        let Some(t) = self.store.token_by_hash(&sha256_hex(secret)).await? else {
+            return Ok(None);
+        };
         let now = self.now();
         if t.revoked_at.is_some()
-            || t.expires_at.as_deref().is_some_and(|e| vouch_domain::time_fmt::parse(e).map_or(true, |e| e <= now))
+            || t.expires_at
+                .as_deref()
+                .is_some_and(|e| vouch_domain::time_fmt::parse(e).map_or(true, |e| e <= now))
         {
             return Ok(None);
         }
-        let Some(user) = self.store.user_by_id(&t.user_id).await? else { return Ok(None) };
-        let (Ok(token_role), Ok(user_role)) = (t.role.parse::<Role>(), user.role.parse::<Role>()) else {
+        let Some(user) = self.store.user_by_id(&t.user_id).await? else {
+            return Ok(None);
+        };
+        let (Ok(token_role), Ok(user_role)) = (t.role.parse::<Role>(), user.role.parse::<Role>())
+        else {
             return Ok(None);
         };
         if user.status != "active" || !role_within(token_role, user_role) {
             return Ok(None);
         }
-        let stale = t.last_used_at.as_deref().and_then(|l| vouch_domain::time_fmt::parse(l).ok())
+        let stale = t
+            .last_used_at
+            .as_deref()
+            .and_then(|l| vouch_domain::time_fmt::parse(l).ok())
             .is_none_or(|l| l + time::Duration::MINUTE <= now);
         if stale {
             self.store.touch_token(&t.id, &self.now_str()).await?;

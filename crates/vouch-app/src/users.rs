@@ -3,8 +3,8 @@ use crate::auth::hash_password;
 use crate::{Action, Actor, App, AppError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use vouch_domain::validate::{self, FieldError};
 use vouch_domain::Role;
+use vouch_domain::validate::{self, FieldError};
 use vouch_store::UserRecord;
 
 /// A person as every reader sees them (no secrets).
@@ -63,8 +63,12 @@ pub struct UserPatch {
 
 fn validate_new(u: &NewUser) -> Result<(String, String), AppError> {
     let mut errors: Vec<FieldError> = Vec::new();
-    let email = validate::email("email", &u.email).map_err(|e| errors.push(e)).ok();
-    let name = validate::name("name", &u.name).map_err(|e| errors.push(e)).ok();
+    let email = validate::email("email", &u.email)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let name = validate::name("name", &u.name)
+        .map_err(|e| errors.push(e))
+        .ok();
     if let Some(p) = &u.password {
         if let Err(e) = validate::password("password", p) {
             errors.push(e);
@@ -83,14 +87,24 @@ fn snapshot(u: &UserRecord) -> serde_json::Value {
 impl App {
     pub async fn list_users(&self, actor: &Actor) -> Result<Vec<UserView>, AppError> {
         self.authorize(actor, Action::ViewUsers)?;
-        Ok(self.store.list_users().await?.iter().map(UserView::from).collect())
+        Ok(self
+            .store
+            .list_users()
+            .await?
+            .iter()
+            .map(UserView::from)
+            .collect())
     }
 
     pub async fn get_user(&self, actor: &Actor, id: &str) -> Result<UserView, AppError> {
         if !actor.is_user(id) {
             self.authorize(actor, Action::ViewUsers)?;
         }
-        let u = self.store.user_by_id(id).await?.ok_or_else(|| AppError::NotFound(format!("user {id}")))?;
+        let u = self
+            .store
+            .user_by_id(id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("user {id}")))?;
         Ok(UserView::from(&u))
     }
 
@@ -114,13 +128,24 @@ impl App {
             last_login_at: None,
         };
         tx.insert_user(&u).await.map_err(|e| match e {
-            vouch_store::StoreError::Conflict(_) => {
-                AppError::Validation(vec![FieldError::new("email", format!("{} already has an account", u.email))])
-            }
+            vouch_store::StoreError::Conflict(_) => AppError::Validation(vec![FieldError::new(
+                "email",
+                format!("{} already has an account", u.email),
+            )]),
             other => other.into(),
         })?;
-        tx.append_event(Self::event(actor, "user.create", "user", &u.id, None, Some(snapshot(&u))), &now)
-            .await?;
+        tx.append_event(
+            Self::event(
+                actor,
+                "user.create",
+                "user",
+                &u.id,
+                None,
+                Some(snapshot(&u)),
+            ),
+            &now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(UserView::from(&u))
     }
@@ -146,13 +171,18 @@ impl App {
         match setup_token {
             Some(t) => {
                 if tx.count_users().await? > 0 {
-                    return Err(AppError::Conflict("Vouch is already set up; sign in instead".into()));
+                    return Err(AppError::Conflict(
+                        "Vouch is already set up; sign in instead".into(),
+                    ));
                 }
                 Self::consume_setup_token(&mut tx, t).await?;
             }
             None => {
                 if actor.kind != crate::ActorKind::Cli {
-                    return Err(AppError::Forbidden { action: Action::ManageUsers, role: actor.role });
+                    return Err(AppError::Forbidden {
+                        action: Action::ManageUsers,
+                        role: actor.role,
+                    });
                 }
             }
         }
@@ -172,11 +202,20 @@ impl App {
             last_login_at: None,
         };
         tx.insert_user(&u).await.map_err(|e| match e {
-            vouch_store::StoreError::Conflict(_) => AppError::field("email", format!("{} already has an account", u.email)),
+            vouch_store::StoreError::Conflict(_) => {
+                AppError::field("email", format!("{} already has an account", u.email))
+            }
             other => other.into(),
         })?;
         tx.append_event(
-            Self::event(actor, "user.create", "user", &u.id, None, Some(snapshot(&u))),
+            Self::event(
+                actor,
+                "user.create",
+                "user",
+                &u.id,
+                None,
+                Some(snapshot(&u)),
+            ),
             &now,
         )
         .await?;
@@ -188,13 +227,28 @@ impl App {
     /// their role ends their sessions; disabling revokes their tokens, and a role change
     /// revokes tokens the new role no longer covers. The last active administrator cannot be
     /// demoted or disabled.
-    pub async fn update_user(&self, actor: &Actor, id: &str, patch: UserPatch) -> Result<UserView, AppError> {
+    pub async fn update_user(
+        &self,
+        actor: &Actor,
+        id: &str,
+        patch: UserPatch,
+    ) -> Result<UserView, AppError> {
         self.authorize(actor, Action::ManageUsers)?;
         let mut errors = Vec::new();
-        let name = patch.name.as_deref().map(|n| validate::name("name", n)).transpose().map_err(|e| errors.push(e)).ok().flatten();
+        let name = patch
+            .name
+            .as_deref()
+            .map(|n| validate::name("name", n))
+            .transpose()
+            .map_err(|e| errors.push(e))
+            .ok()
+            .flatten();
         if let Some(s) = &patch.status {
             if s != "active" && s != "disabled" {
-                errors.push(FieldError::new("status", format!("'{s}' is not a status: use active or disabled")));
+                errors.push(FieldError::new(
+                    "status",
+                    format!("'{s}' is not a status: use active or disabled"),
+                ));
             }
         }
         if let Some(p) = &patch.password {
@@ -206,7 +260,10 @@ impl App {
             return Err(AppError::Validation(errors));
         }
         let (mut tx, now) = self.write().await?;
-        let before = tx.user_by_id(id).await?.ok_or_else(|| AppError::NotFound(format!("user {id}")))?;
+        let before = tx
+            .user_by_id(id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("user {id}")))?;
         let mut u = before.clone();
         if let Some(n) = name {
             u.name = n;
@@ -221,7 +278,8 @@ impl App {
         let is_admin = u.role == "admin" && u.status == "active";
         if was_admin && !is_admin && tx.count_active_admins().await? <= 1 {
             return Err(AppError::Conflict(
-                "this is the last active administrator; make someone else an administrator first".into(),
+                "this is the last active administrator; make someone else an administrator first"
+                    .into(),
             ));
         }
         if let Some(p) = &patch.password {
@@ -248,8 +306,18 @@ impl App {
         if patch.password.is_some() {
             after["password"] = json!("changed");
         }
-        tx.append_event(Self::event(actor, "user.update", "user", id, Some(snapshot(&before)), Some(after)), &now)
-            .await?;
+        tx.append_event(
+            Self::event(
+                actor,
+                "user.update",
+                "user",
+                id,
+                Some(snapshot(&before)),
+                Some(after),
+            ),
+            &now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(UserView::from(&u))
     }
@@ -258,7 +326,10 @@ impl App {
     pub async fn reset_mfa(&self, actor: &Actor, id: &str) -> Result<(), AppError> {
         self.authorize(actor, Action::ManageUsers)?;
         let (mut tx, now) = self.write().await?;
-        let mut u = tx.user_by_id(id).await?.ok_or_else(|| AppError::NotFound(format!("user {id}")))?;
+        let mut u = tx
+            .user_by_id(id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("user {id}")))?;
         u.totp_secret = None;
         u.totp_pending_secret = None;
         u.updated_at = now.clone();
@@ -266,7 +337,14 @@ impl App {
         tx.replace_recovery_codes(id, &[]).await?;
         tx.delete_user_sessions(id).await?;
         tx.append_event(
-            Self::event(actor, "user.mfa_reset", "user", id, Some(json!({"mfa": true})), Some(json!({"mfa": false}))),
+            Self::event(
+                actor,
+                "user.mfa_reset",
+                "user",
+                id,
+                Some(json!({"mfa": true})),
+                Some(json!({"mfa": false})),
+            ),
             &now,
         )
         .await?;

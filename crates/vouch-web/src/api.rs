@@ -84,7 +84,12 @@ pub(crate) async fn readyz(State(st): State<AppState>) -> Response {
         Ok(()) => "ready".into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not-ready", "the database is not reachable").into_response()
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not-ready",
+                "the database is not reachable",
+            )
+            .into_response()
         }
     }
 }
@@ -104,8 +109,16 @@ async fn me(State(st): State<AppState>, ApiActor(a): ApiActor) -> ApiResult<Json
         Some(id) => Some(st.app.get_user(&a, id).await?),
         None => None,
     };
-    let permissions = Action::ALL.into_iter().filter(|x| permits(a.role, *x)).collect();
-    Ok(Json(Me { actor: a.audit_id(), role: a.role, user, permissions }))
+    let permissions = Action::ALL
+        .into_iter()
+        .filter(|x| permits(a.role, *x))
+        .collect();
+    Ok(Json(Me {
+        actor: a.audit_id(),
+        role: a.role,
+        user,
+        permissions,
+    }))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -129,36 +142,72 @@ async fn list_criteria(
             ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", format!("unknown category '{c}': use security, availability, confidentiality, processing_integrity or privacy"))
         })?),
     };
-    Ok(Json(catalog.criteria.iter().filter(|c| cat.is_none_or(|k| c.category == k)).cloned().collect()))
+    Ok(Json(
+        catalog
+            .criteria
+            .iter()
+            .filter(|c| cat.is_none_or(|k| c.category == k))
+            .cloned()
+            .collect(),
+    ))
 }
 
 /// One criterion by id (e.g. `CC6.1`).
 #[utoipa::path(get, path = "/criteria/{id}", tag = "criteria", responses((status = 200, body = Criterion), (status = 404, body = Problem)))]
-async fn get_criterion(State(st): State<AppState>, ApiActor(a): ApiActor, Path(id): Path<String>) -> ApiResult<Json<Criterion>> {
+async fn get_criterion(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Criterion>> {
     let catalog = st.app.criteria(&a)?;
-    catalog.get(&id).cloned().map(Json).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not-found", format!("there is no criterion {id}")))
+    catalog.get(&id).cloned().map(Json).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            format!("there is no criterion {id}"),
+        )
+    })
 }
 
 /// Everyone who signs in.
 #[utoipa::path(get, path = "/users", tag = "users", responses((status = 200, body = Vec<UserView>), (status = 403, body = Problem)))]
-async fn list_users(State(st): State<AppState>, ApiActor(a): ApiActor) -> ApiResult<Json<Vec<UserView>>> {
+async fn list_users(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+) -> ApiResult<Json<Vec<UserView>>> {
     Ok(Json(st.app.list_users(&a).await?))
 }
 
 /// Adds a person (administrators).
 #[utoipa::path(post, path = "/users", tag = "users", request_body = NewUser, responses((status = 201, body = UserView), (status = 422, body = Problem), (status = 403, body = Problem)))]
-async fn create_user(State(st): State<AppState>, ApiActor(a): ApiActor, ApiJson(new): ApiJson<NewUser>) -> ApiResult<(StatusCode, Json<UserView>)> {
-    Ok((StatusCode::CREATED, Json(st.app.create_user(&a, new).await?)))
+async fn create_user(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiJson(new): ApiJson<NewUser>,
+) -> ApiResult<(StatusCode, Json<UserView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(st.app.create_user(&a, new).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/users/{id}", tag = "users", responses((status = 200, body = UserView), (status = 404, body = Problem)))]
-async fn get_user(State(st): State<AppState>, ApiActor(a): ApiActor, Path(id): Path<String>) -> ApiResult<Json<UserView>> {
+async fn get_user(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<String>,
+) -> ApiResult<Json<UserView>> {
     Ok(Json(st.app.get_user(&a, &id).await?))
 }
 
 /// Changes name, role, status or password (administrators).
 #[utoipa::path(patch, path = "/users/{id}", tag = "users", request_body = UserPatch, responses((status = 200, body = UserView), (status = 409, body = Problem), (status = 422, body = Problem)))]
-async fn update_user(State(st): State<AppState>, ApiActor(a): ApiActor, Path(id): Path<String>, ApiJson(p): ApiJson<UserPatch>) -> ApiResult<Json<UserView>> {
+async fn update_user(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<String>,
+    ApiJson(p): ApiJson<UserPatch>,
+) -> ApiResult<Json<UserView>> {
     Ok(Json(st.app.update_user(&a, &id, p).await?))
 }
 
@@ -197,7 +246,11 @@ struct TokensQuery {
 
 /// Your API tokens (or everyone's with `all=true`). Secrets are never shown again.
 #[utoipa::path(get, path = "/tokens", tag = "tokens", params(TokensQuery), responses((status = 200, body = Vec<TokenView>)))]
-async fn list_tokens(State(st): State<AppState>, ApiActor(a): ApiActor, Query(q): Query<TokensQuery>) -> ApiResult<Json<Vec<TokenView>>> {
+async fn list_tokens(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    Query(q): Query<TokensQuery>,
+) -> ApiResult<Json<Vec<TokenView>>> {
     Ok(Json(st.app.list_tokens(&a, q.all).await?))
 }
 
@@ -210,14 +263,22 @@ struct CreatedToken {
 
 /// Creates a token for a signed-in person (from a browser session; tokens cannot mint tokens).
 #[utoipa::path(post, path = "/tokens", tag = "tokens", request_body = NewToken, responses((status = 201, body = CreatedToken), (status = 422, body = Problem)))]
-async fn create_token(State(st): State<AppState>, ApiActor(a): ApiActor, ApiJson(new): ApiJson<NewToken>) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
+async fn create_token(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiJson(new): ApiJson<NewToken>,
+) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
     let (token, secret) = st.app.create_token(&a, new).await?;
     Ok((StatusCode::CREATED, Json(CreatedToken { token, secret })))
 }
 
 /// Revokes a token: it stops working at once.
 #[utoipa::path(delete, path = "/tokens/{id}", tag = "tokens", responses((status = 204), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn revoke_token(State(st): State<AppState>, ApiActor(a): ApiActor, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn revoke_token(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     st.app.revoke_token(&a, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -246,13 +307,23 @@ fn rfc3339(field: &str, v: Option<String>) -> ApiResult<Option<String>> {
         None => Ok(None),
         Some(s) => vouch_domain::time_fmt::parse(&s)
             .map(|t| Some(vouch_domain::time_fmt::format(t)))
-            .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", format!("{field}: '{s}' is not an RFC 3339 time such as 2026-01-31T00:00:00Z"))),
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid-query",
+                    format!("{field}: '{s}' is not an RFC 3339 time such as 2026-01-31T00:00:00Z"),
+                )
+            }),
     }
 }
 
 /// Audit events, newest first.
 #[utoipa::path(get, path = "/audit-log", tag = "audit", params(AuditQuery), responses((status = 200, body = Vec<AuditEvent>), (status = 403, body = Problem)))]
-async fn audit_log(State(st): State<AppState>, ApiActor(a): ApiActor, Query(q): Query<AuditQuery>) -> ApiResult<Json<Vec<AuditEvent>>> {
+async fn audit_log(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Json<Vec<AuditEvent>>> {
     let f = AuditFilter {
         actor: q.actor,
         action: q.action,
@@ -276,10 +347,26 @@ struct ChainStatus {
 
 /// Re-reads and re-hashes the whole audit log.
 #[utoipa::path(get, path = "/audit-log/verify", tag = "audit", responses((status = 200, body = ChainStatus), (status = 409, body = ChainStatus)))]
-async fn verify_audit_log(State(st): State<AppState>, ApiActor(a): ApiActor) -> ApiResult<Response> {
+async fn verify_audit_log(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+) -> ApiResult<Response> {
     Ok(match st.app.verify_audit_log(&a).await? {
-        Ok(n) => Json(ChainStatus { ok: true, events: Some(n), error: None }).into_response(),
-        Err(e) => (StatusCode::CONFLICT, Json(ChainStatus { ok: false, events: None, error: Some(e.to_string()) })).into_response(),
+        Ok(n) => Json(ChainStatus {
+            ok: true,
+            events: Some(n),
+            error: None,
+        })
+        .into_response(),
+        Err(e) => (
+            StatusCode::CONFLICT,
+            Json(ChainStatus {
+                ok: false,
+                events: None,
+                error: Some(e.to_string()),
+            }),
+        )
+            .into_response(),
     })
 }
 
@@ -290,13 +377,22 @@ struct Settings {
 }
 
 #[utoipa::path(get, path = "/settings", tag = "settings", responses((status = 200, body = Settings)))]
-async fn get_settings(State(st): State<AppState>, ApiActor(a): ApiActor) -> ApiResult<Json<Settings>> {
+async fn get_settings(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+) -> ApiResult<Json<Settings>> {
     st.app.authorize(&a, Action::ManageSettings)?;
-    Ok(Json(Settings { require_mfa: st.app.require_mfa().await? }))
+    Ok(Json(Settings {
+        require_mfa: st.app.require_mfa().await?,
+    }))
 }
 
 #[utoipa::path(put, path = "/settings", tag = "settings", request_body = Settings, responses((status = 200, body = Settings), (status = 403, body = Problem)))]
-async fn put_settings(State(st): State<AppState>, ApiActor(a): ApiActor, ApiJson(s): ApiJson<Settings>) -> ApiResult<Json<Settings>> {
+async fn put_settings(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiJson(s): ApiJson<Settings>,
+) -> ApiResult<Json<Settings>> {
     st.app.set_require_mfa(&a, s.require_mfa).await?;
     Ok(Json(s))
 }

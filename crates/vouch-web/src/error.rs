@@ -82,10 +82,13 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let retry = self.1.retry_after;
         let mut res = (self.0, axum::Json(self.1)).into_response();
-        res.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         if let Some(r) = retry {
-            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(r));
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(r));
         }
         res
     }
@@ -95,14 +98,22 @@ impl IntoResponse for ApiError {
 #[derive(Debug)]
 pub enum PageError {
     /// Not signed in: go to the sign-in page and come back.
-    Login { next: String },
+    Login {
+        next: String,
+    },
     Redirect(String),
-    Show { status: StatusCode, message: String },
+    Show {
+        status: StatusCode,
+        message: String,
+    },
 }
 
 impl PageError {
     pub fn show(status: StatusCode, message: impl Into<String>) -> PageError {
-        PageError::Show { status, message: message.into() }
+        PageError::Show {
+            status,
+            message: message.into(),
+        }
     }
 }
 
@@ -138,10 +149,17 @@ pub(crate) fn urlencode(s: &str) -> String {
 /// Unknown paths: problem+json under `/api`, a page elsewhere.
 pub(crate) async fn fallback(uri: Uri) -> Response {
     if uri.path().starts_with("/api/") {
-        ApiError::new(StatusCode::NOT_FOUND, "not-found", format!("no API endpoint at {}", uri.path()))
-            .into_response()
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            format!("no API endpoint at {}", uri.path()),
+        )
+        .into_response()
     } else {
-        PageError::show(StatusCode::NOT_FOUND, format!("There is no page at {}.", uri.path()))
-            .into_response()
+        PageError::show(
+            StatusCode::NOT_FOUND,
+            format!("There is no page at {}.", uri.path()),
+        )
+        .into_response()
     }
 }

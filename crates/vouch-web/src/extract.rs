@@ -18,12 +18,19 @@ pub const PRE_COOKIE: &str = "vouch_pre";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 pub(crate) fn request_id(parts: &Parts) -> Option<String> {
-    parts.headers.get(crate::REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_string)
+    parts
+        .headers
+        .get(crate::REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 pub(crate) fn client_info(parts: &Parts) -> ClientInfo {
     ClientInfo {
-        ip: parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()),
+        ip: parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string()),
         user_agent: parts
             .headers
             .get(header::USER_AGENT)
@@ -35,7 +42,11 @@ pub(crate) fn client_info(parts: &Parts) -> ClientInfo {
 
 /// Compares secrets without an early exit, so timing does not reveal how much matched.
 pub(crate) fn same_secret(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 pub(crate) fn cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
@@ -59,7 +70,9 @@ impl FromRequestParts<AppState> for Client {
 
 async fn resolve_session(parts: &Parts, st: &AppState) -> Result<Option<Session>, AppError> {
     let jar = CookieJar::from_headers(&parts.headers);
-    let Some(c) = jar.get(SESSION_COOKIE) else { return Ok(None) };
+    let Some(c) = jar.get(SESSION_COOKIE) else {
+        return Ok(None);
+    };
     st.app.session(c.value(), request_id(parts)).await
 }
 
@@ -69,7 +82,11 @@ pub(crate) struct AnySession(pub Session);
 impl FromRequestParts<AppState> for AnySession {
     type Rejection = PageError;
     async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
-        let next = parts.uri.path_and_query().map(|p| p.to_string()).unwrap_or_else(|| "/".into());
+        let next = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "/".into());
         match resolve_session(parts, st).await {
             Ok(Some(s)) => Ok(AnySession(s)),
             Ok(None) => Err(PageError::Login { next }),
@@ -88,12 +105,8 @@ impl FromRequestParts<AppState> for UiUser {
         let AnySession(s) = AnySession::from_request_parts(parts, st).await?;
         match s.mfa {
             MfaState::Ok => Ok(UiUser(s)),
-            MfaState::Pending => {
-                Err(PageError::Redirect("/login/mfa".into()))
-            }
-            MfaState::Enrol => {
-                Err(PageError::Redirect("/account/mfa".into()))
-            }
+            MfaState::Pending => Err(PageError::Redirect("/login/mfa".into())),
+            MfaState::Enrol => Err(PageError::Redirect("/account/mfa".into())),
         }
     }
 }
@@ -121,29 +134,48 @@ impl FromRequestParts<AppState> for ApiActor {
         if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
             let auth = auth.to_str().unwrap_or("");
             let Some(secret) = auth.strip_prefix("Bearer ").map(str::trim) else {
-                return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated",
-                    "the Authorization header must be 'Bearer <token>'"));
+                return Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    "the Authorization header must be 'Bearer <token>'",
+                ));
             };
             return match st.app.token_actor(secret, rid).await? {
                 Some(a) => Ok(ApiActor(a)),
-                None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated",
-                    "the API token is unknown, revoked or expired")),
+                None => Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthenticated",
+                    "the API token is unknown, revoked or expired",
+                )),
             };
         }
         let Some(s) = resolve_session(parts, st).await? else {
-            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated",
-                "sign in, or send an API token as 'Authorization: Bearer <token>'"));
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "sign in, or send an API token as 'Authorization: Bearer <token>'",
+            ));
         };
         if s.mfa != MfaState::Ok {
-            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated",
-                "finish signing in (two-factor authentication) first"));
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "finish signing in (two-factor authentication) first",
+            ));
         }
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if !safe {
-            let given = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let given = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
             if !same_secret(&s.csrf_token, given) {
-                return Err(ApiError::new(StatusCode::FORBIDDEN, "csrf",
-                    "a browser session must send its CSRF token in the X-CSRF-Token header"));
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "csrf",
+                    "a browser session must send its CSRF token in the X-CSRF-Token header",
+                ));
             }
         }
         Ok(ApiActor(s.actor))
@@ -167,10 +199,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 fn json_rejection(rej: JsonRejection) -> ApiError {
     let status = rej.status();
     let (kind, detail) = match &rej {
-        JsonRejection::JsonSyntaxError(e) => ("malformed-json", format!("the body is not valid JSON: {}", e.body_text())),
-        JsonRejection::JsonDataError(e) => ("invalid-body", format!("the JSON does not have the expected shape: {}", e.body_text())),
-        JsonRejection::MissingJsonContentType(_) => ("unsupported-media-type", "send the body as application/json".to_string()),
-        _ if status == StatusCode::PAYLOAD_TOO_LARGE => ("too-large", "the request body is larger than this server accepts".to_string()),
+        JsonRejection::JsonSyntaxError(e) => (
+            "malformed-json",
+            format!("the body is not valid JSON: {}", e.body_text()),
+        ),
+        JsonRejection::JsonDataError(e) => (
+            "invalid-body",
+            format!(
+                "the JSON does not have the expected shape: {}",
+                e.body_text()
+            ),
+        ),
+        JsonRejection::MissingJsonContentType(_) => (
+            "unsupported-media-type",
+            "send the body as application/json".to_string(),
+        ),
+        _ if status == StatusCode::PAYLOAD_TOO_LARGE => (
+            "too-large",
+            "the request body is larger than this server accepts".to_string(),
+        ),
         other => ("invalid-body", other.body_text()),
     };
     ApiError::new(status, kind, detail)

@@ -37,7 +37,11 @@ impl Metrics {
             "Time to serve an HTTP request",
             latency.clone(),
         );
-        Metrics { registry: Mutex::new(registry), requests, latency }
+        Metrics {
+            registry: Mutex::new(registry),
+            requests,
+            latency,
+        }
     }
 }
 
@@ -50,9 +54,16 @@ pub(crate) async fn track(State(st): State<AppState>, req: Request, next: Next) 
         .map(|m| m.as_str().to_string())
         .unwrap_or_else(|| route_label(req.uri().path()));
     let res = next.run(req).await;
-    let labels = HttpLabels { method, route, status: res.status().as_u16() };
+    let labels = HttpLabels {
+        method,
+        route,
+        status: res.status().as_u16(),
+    };
     st.metrics.requests.get_or_create(&labels).inc();
-    st.metrics.latency.get_or_create(&labels).observe(start.elapsed().as_secs_f64());
+    st.metrics
+        .latency
+        .get_or_create(&labels)
+        .observe(start.elapsed().as_secs_f64());
     res
 }
 
@@ -60,10 +71,17 @@ pub(crate) async fn render(State(st): State<AppState>) -> Response {
     let mut out = String::new();
     let reg = st.metrics.registry.lock().unwrap();
     if prometheus_client::encoding::text::encode(&mut out, &reg).is_err() {
-        return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "metrics encoding failed").into_response();
+        return (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "metrics encoding failed",
+        )
+            .into_response();
     }
     (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         out,
     )
         .into_response()
@@ -74,7 +92,13 @@ pub(crate) async fn render(State(st): State<AppState>) -> Response {
 fn route_label(path: &str) -> String {
     let segs: Vec<&str> = path
         .split('/')
-        .map(|s| if s.len() >= 8 && s.chars().any(|c| c.is_ascii_digit()) { ":id" } else { s })
+        .map(|s| {
+            if s.len() >= 8 && s.chars().any(|c| c.is_ascii_digit()) {
+                ":id"
+            } else {
+                s
+            }
+        })
         .collect();
     segs.join("/")
 }

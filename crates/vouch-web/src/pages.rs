@@ -85,7 +85,11 @@ fn pre_csrf(jar: &CookieJar, st: &AppState) -> (CookieJar, String) {
         }
     }
     let v = hex::encode(rand::random::<[u8; 24]>());
-    (jar.clone().add(cookie(PRE_COOKIE, v.clone(), st.config.secure_cookies())), v)
+    (
+        jar.clone()
+            .add(cookie(PRE_COOKIE, v.clone(), st.config.secure_cookies())),
+        v,
+    )
 }
 
 fn check_pre_csrf(jar: &CookieJar, given: &str) -> Result<(), PageError> {
@@ -98,13 +102,7 @@ fn check_pre_csrf(jar: &CookieJar, given: &str) -> Result<(), PageError> {
     }
 }
 
-fn login_page(
-    st: &AppState,
-    csrf: &str,
-    next: &str,
-    email: &str,
-    error: Option<String>,
-) -> Value {
+fn login_page(st: &AppState, csrf: &str, next: &str, email: &str, error: Option<String>) -> Value {
     context! {
         title => "Sign in",
         csrf => csrf,
@@ -122,7 +120,11 @@ async fn login_form(
 ) -> Response {
     let (jar, csrf) = pre_csrf(&jar, &st);
     let next = safe_next(q.next.as_deref());
-    (jar, views().render("login.html", login_page(&st, &csrf, &next, "", q.error))).into_response()
+    (
+        jar,
+        views().render("login.html", login_page(&st, &csrf, &next, "", q.error)),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -144,7 +146,11 @@ async fn login(
     let next = safe_next(f.next.as_deref());
     match st.app.login_password(&f.email, &f.password, &client).await {
         Ok(s) => {
-            let jar = jar.add(cookie(SESSION_COOKIE, s.cookie_value, st.config.secure_cookies()));
+            let jar = jar.add(cookie(
+                SESSION_COOKIE,
+                s.cookie_value,
+                st.config.secure_cookies(),
+            ));
             let to = match s.mfa {
                 MfaState::Ok => next,
                 MfaState::Pending => "/login/mfa".into(),
@@ -165,7 +171,10 @@ async fn mfa_form(AnySession(s): AnySession) -> PageResult {
     if s.mfa != MfaState::Pending {
         return Ok(Redirect::to("/").into_response());
     }
-    render("mfa.html", context! { title => "Two-factor authentication", csrf => s.csrf_token, email => s.user.email })
+    render(
+        "mfa.html",
+        context! { title => "Two-factor authentication", csrf => s.csrf_token, email => s.user.email },
+    )
 }
 
 #[derive(Deserialize)]
@@ -206,7 +215,11 @@ async fn logout(
 ) -> PageResult {
     check_csrf(&s, &f.csrf)?;
     st.app.logout(&s).await?;
-    let jar = jar.remove(cookie(SESSION_COOKIE, String::new(), st.config.secure_cookies()));
+    let jar = jar.remove(cookie(
+        SESSION_COOKIE,
+        String::new(),
+        st.config.secure_cookies(),
+    ));
     Ok((jar, Redirect::to("/login")).into_response())
 }
 
@@ -230,7 +243,8 @@ async fn setup_form(
         ));
     }
     let (jar, csrf) = pre_csrf(&jar, &st);
-    let ctx = context! { title => "Set up Vouch", csrf => csrf, token => token, email => "", name => "" };
+    let ctx =
+        context! { title => "Set up Vouch", csrf => csrf, token => token, email => "", name => "" };
     Ok((jar, views().render("setup.html", ctx)).into_response())
 }
 
@@ -252,16 +266,31 @@ async fn setup(
 ) -> PageResult {
     check_pre_csrf(&jar, &f.csrf)?;
     let actor = vouch_app::Actor::system().with_request_id(client.request_id.clone());
-    match st.app.create_first_admin(&actor, Some(&f.token), &f.email, &f.name, &f.password).await {
+    match st
+        .app
+        .create_first_admin(&actor, Some(&f.token), &f.email, &f.name, &f.password)
+        .await
+    {
         Ok(_) => {
-            let s = st.app.login_password(&f.email, &f.password, &client).await?;
-            let jar = jar.add(cookie(SESSION_COOKIE, s.cookie_value, st.config.secure_cookies()));
+            let s = st
+                .app
+                .login_password(&f.email, &f.password, &client)
+                .await?;
+            let jar = jar.add(cookie(
+                SESSION_COOKIE,
+                s.cookie_value,
+                st.config.secure_cookies(),
+            ));
             Ok((jar, Redirect::to("/")).into_response())
         }
         Err(e) => {
             let errors = form_errors(e)?;
             let ctx = context! { title => "Set up Vouch", csrf => f.csrf, token => f.token, email => f.email, name => f.name, errors => errors };
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, views().render("setup.html", ctx)).into_response())
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                views().render("setup.html", ctx),
+            )
+                .into_response())
         }
     }
 }
@@ -279,7 +308,15 @@ async fn dashboard(State(st): State<AppState>, UiUser(s): UiUser) -> PageResult 
     let (users, log, chain) = if can_admin {
         let users = st.app.list_users(actor).await?;
         let log = if permits(actor.role, Action::ViewAuditLog) {
-            st.app.audit_events(actor, &AuditFilter { limit: 8, ..Default::default() }).await?
+            st.app
+                .audit_events(
+                    actor,
+                    &AuditFilter {
+                        limit: 8,
+                        ..Default::default()
+                    },
+                )
+                .await?
         } else {
             vec![]
         };
@@ -296,7 +333,10 @@ async fn dashboard(State(st): State<AppState>, UiUser(s): UiUser) -> PageResult 
         (vec![], vec![], None)
     };
     let active = users.iter().filter(|u| u.status == "active").count();
-    let with_mfa = users.iter().filter(|u| u.status == "active" && (u.mfa_enabled || u.sso_linked)).count();
+    let with_mfa = users
+        .iter()
+        .filter(|u| u.status == "active" && (u.mfa_enabled || u.sso_linked))
+        .count();
     let by_role: Vec<Value> = Role::ALL
         .iter()
         .map(|r| context! { label => r.label(), count => users.iter().filter(|u| u.role == *r && u.status == "active").count() })
@@ -328,7 +368,11 @@ struct CriteriaQuery {
     q: Option<String>,
 }
 
-async fn criteria(State(st): State<AppState>, UiUser(s): UiUser, Query(q): Query<CriteriaQuery>) -> PageResult {
+async fn criteria(
+    State(st): State<AppState>,
+    UiUser(s): UiUser,
+    Query(q): Query<CriteriaQuery>,
+) -> PageResult {
     let catalog = st.app.criteria(&s.actor)?;
     let cat = q.category.as_deref().and_then(Category::parse);
     let needle = q.q.as_deref().unwrap_or("").trim().to_lowercase();
@@ -359,11 +403,28 @@ async fn criteria(State(st): State<AppState>, UiUser(s): UiUser, Query(q): Query
     render("criteria.html", ctx)
 }
 
-async fn criterion(State(st): State<AppState>, UiUser(s): UiUser, Path(id): Path<String>) -> PageResult {
+async fn criterion(
+    State(st): State<AppState>,
+    UiUser(s): UiUser,
+    Path(id): Path<String>,
+) -> PageResult {
     let catalog = st.app.criteria(&s.actor)?;
-    let c = catalog.get(&id).ok_or_else(|| PageError::show(StatusCode::NOT_FOUND, format!("There is no criterion {id}.")))?;
-    let idx = catalog.criteria.iter().position(|x| x.id == c.id).unwrap_or(0);
-    let siblings: Vec<_> = catalog.criteria.iter().filter(|x| x.group == c.group).collect();
+    let c = catalog.get(&id).ok_or_else(|| {
+        PageError::show(
+            StatusCode::NOT_FOUND,
+            format!("There is no criterion {id}."),
+        )
+    })?;
+    let idx = catalog
+        .criteria
+        .iter()
+        .position(|x| x.id == c.id)
+        .unwrap_or(0);
+    let siblings: Vec<_> = catalog
+        .criteria
+        .iter()
+        .filter(|x| x.group == c.group)
+        .collect();
     let ctx = context! {
         c => c,
         category_label => c.category.label(),
@@ -378,10 +439,18 @@ async fn criterion(State(st): State<AppState>, UiUser(s): UiUser, Path(id): Path
 // ---------- users ----------
 
 fn roles_ctx() -> Vec<Value> {
-    Role::ALL.iter().map(|r| context! { id => r.as_str(), label => r.label(), description => r.description() }).collect()
+    Role::ALL
+        .iter()
+        .map(|r| context! { id => r.as_str(), label => r.label(), description => r.description() })
+        .collect()
 }
 
-async fn users_page(st: &AppState, s: &vouch_app::auth::Session, extra: Value, status: StatusCode) -> PageResult {
+async fn users_page(
+    st: &AppState,
+    s: &vouch_app::auth::Session,
+    extra: Value,
+    status: StatusCode,
+) -> PageResult {
     let list = st.app.list_users(&s.actor).await?;
     let ctx = context! {
         users => list,
@@ -407,7 +476,11 @@ struct NewUserForm {
     password: String,
 }
 
-async fn create_user(State(st): State<AppState>, UiUser(s): UiUser, UiForm(f): UiForm<NewUserForm>) -> PageResult {
+async fn create_user(
+    State(st): State<AppState>,
+    UiUser(s): UiUser,
+    UiForm(f): UiForm<NewUserForm>,
+) -> PageResult {
     check_csrf(&s, &f.csrf)?;
     let role: Role = match f.role.parse() {
         Ok(r) => r,
@@ -431,11 +504,25 @@ async fn create_user(State(st): State<AppState>, UiUser(s): UiUser, UiForm(f): U
     }
 }
 
-async fn user_page(st: &AppState, s: &vouch_app::auth::Session, id: &str, extra: Value, status: StatusCode) -> PageResult {
+async fn user_page(
+    st: &AppState,
+    s: &vouch_app::auth::Session,
+    id: &str,
+    extra: Value,
+    status: StatusCode,
+) -> PageResult {
     let u = st.app.get_user(&s.actor, id).await?;
     let events = if permits(s.actor.role, Action::ViewAuditLog) {
         st.app
-            .audit_events(&s.actor, &AuditFilter { object_type: Some("user".into()), object_id: Some(id.into()), limit: 20, ..Default::default() })
+            .audit_events(
+                &s.actor,
+                &AuditFilter {
+                    object_type: Some("user".into()),
+                    object_id: Some(id.into()),
+                    limit: 20,
+                    ..Default::default()
+                },
+            )
             .await?
     } else {
         vec![]
@@ -472,7 +559,10 @@ async fn update_user(
     UiForm(f): UiForm<UserForm>,
 ) -> PageResult {
     check_csrf(&s, &f.csrf)?;
-    let role = f.role.parse::<Role>().map_err(|e| PageError::show(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+    let role = f
+        .role
+        .parse::<Role>()
+        .map_err(|e| PageError::show(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
     let patch = UserPatch {
         name: Some(f.name),
         role: Some(role),
@@ -480,11 +570,36 @@ async fn update_user(
         password: Some(f.password).filter(|p| !p.is_empty()),
     };
     match st.app.update_user(&s.actor, &id, patch).await {
-        Ok(_) => user_page(&st, &s, &id, context! { flash => flash("ok", "Saved.") }, StatusCode::OK).await,
-        Err(AppError::Conflict(m)) => user_page(&st, &s, &id, context! { flash => flash("error", m) }, StatusCode::CONFLICT).await,
+        Ok(_) => {
+            user_page(
+                &st,
+                &s,
+                &id,
+                context! { flash => flash("ok", "Saved.") },
+                StatusCode::OK,
+            )
+            .await
+        }
+        Err(AppError::Conflict(m)) => {
+            user_page(
+                &st,
+                &s,
+                &id,
+                context! { flash => flash("error", m) },
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
         Err(e) => {
             let errors = form_errors(e)?;
-            user_page(&st, &s, &id, context! { errors => errors }, StatusCode::UNPROCESSABLE_ENTITY).await
+            user_page(
+                &st,
+                &s,
+                &id,
+                context! { errors => errors },
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
     }
 }
@@ -520,12 +635,23 @@ struct TokensQuery {
     all: Option<String>,
 }
 
-async fn tokens_page(st: &AppState, s: &vouch_app::auth::Session, all: bool, extra: Value, status: StatusCode) -> PageResult {
+async fn tokens_page(
+    st: &AppState,
+    s: &vouch_app::auth::Session,
+    all: bool,
+    extra: Value,
+    status: StatusCode,
+) -> PageResult {
     let can_all = permits(s.actor.role, Action::ViewAllTokens);
     let all = all && can_all;
     let list = st.app.list_tokens(&s.actor, all).await?;
     let names: std::collections::HashMap<String, String> = if all {
-        st.app.list_users(&s.actor).await?.into_iter().map(|u| (u.id, u.email)).collect()
+        st.app
+            .list_users(&s.actor)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.email))
+            .collect()
     } else {
         Default::default()
     };
@@ -549,7 +675,11 @@ async fn tokens_page(st: &AppState, s: &vouch_app::auth::Session, all: bool, ext
     Ok((status, views().render("tokens.html", ctx)).into_response())
 }
 
-async fn tokens(State(st): State<AppState>, UiUser(s): UiUser, Query(q): Query<TokensQuery>) -> PageResult {
+async fn tokens(
+    State(st): State<AppState>,
+    UiUser(s): UiUser,
+    Query(q): Query<TokensQuery>,
+) -> PageResult {
     tokens_page(&st, &s, q.all.is_some(), context! {}, StatusCode::OK).await
 }
 
@@ -563,13 +693,42 @@ struct TokenForm {
     expires_on: String,
 }
 
-async fn create_token(State(st): State<AppState>, UiUser(s): UiUser, UiForm(f): UiForm<TokenForm>) -> PageResult {
+async fn create_token(
+    State(st): State<AppState>,
+    UiUser(s): UiUser,
+    UiForm(f): UiForm<TokenForm>,
+) -> PageResult {
     check_csrf(&s, &f.csrf)?;
-    let role = f.role.parse::<Role>().map_err(|e| PageError::show(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+    let role = f
+        .role
+        .parse::<Role>()
+        .map_err(|e| PageError::show(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
     // The form gives a date; the token works until the end of that day (UTC).
-    let expires_at = Some(f.expires_on.trim()).filter(|d| !d.is_empty()).map(|d| format!("{d}T23:59:59Z"));
-    match st.app.create_token(&s.actor, vouch_app::tokens::NewToken { name: f.name.clone(), role, expires_at }).await {
-        Ok((t, secret)) => tokens_page(&st, &s, false, context! { created => context! { name => t.name, secret => secret } }, StatusCode::OK).await,
+    let expires_at = Some(f.expires_on.trim())
+        .filter(|d| !d.is_empty())
+        .map(|d| format!("{d}T23:59:59Z"));
+    match st
+        .app
+        .create_token(
+            &s.actor,
+            vouch_app::tokens::NewToken {
+                name: f.name.clone(),
+                role,
+                expires_at,
+            },
+        )
+        .await
+    {
+        Ok((t, secret)) => {
+            tokens_page(
+                &st,
+                &s,
+                false,
+                context! { created => context! { name => t.name, secret => secret } },
+                StatusCode::OK,
+            )
+            .await
+        }
         Err(e) => {
             let errors = form_errors(e)?;
             tokens_page(&st, &s, false, context! { errors => errors, form => context! { name => f.name, expires_on => f.expires_on } }, StatusCode::UNPROCESSABLE_ENTITY).await
@@ -585,8 +744,26 @@ async fn revoke_token(
 ) -> PageResult {
     check_csrf(&s, &f.csrf)?;
     match st.app.revoke_token(&s.actor, &id).await {
-        Ok(()) => tokens_page(&st, &s, false, context! { flash => flash("ok", "The token was revoked; it no longer works.") }, StatusCode::OK).await,
-        Err(AppError::Conflict(m)) => tokens_page(&st, &s, false, context! { flash => flash("warn", m) }, StatusCode::CONFLICT).await,
+        Ok(()) => {
+            tokens_page(
+                &st,
+                &s,
+                false,
+                context! { flash => flash("ok", "The token was revoked; it no longer works.") },
+                StatusCode::OK,
+            )
+            .await
+        }
+        Err(AppError::Conflict(m)) => {
+            tokens_page(
+                &st,
+                &s,
+                false,
+                context! { flash => flash("warn", m) },
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -605,17 +782,24 @@ struct AuditQuery {
 
 /// A date field (`YYYY-MM-DD`) becomes the start of that day in UTC.
 fn day_start(d: Option<&str>) -> Option<String> {
-    d.map(str::trim).filter(|d| !d.is_empty()).map(|d| format!("{d}T00:00:00.000000Z"))
+    d.map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| format!("{d}T00:00:00.000000Z"))
 }
 
 fn day_after(d: Option<&str>) -> Option<String> {
     let d = d.map(str::trim).filter(|d| !d.is_empty())?;
-    let date = time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok()?;
+    let date =
+        time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]")).ok()?;
     let next = date.next_day()?;
     Some(format!("{}T00:00:00.000000Z", next))
 }
 
-async fn audit_log(State(st): State<AppState>, UiUser(s): UiUser, Query(q): Query<AuditQuery>) -> PageResult {
+async fn audit_log(
+    State(st): State<AppState>,
+    UiUser(s): UiUser,
+    Query(q): Query<AuditQuery>,
+) -> PageResult {
     let limit = 50;
     let filter = AuditFilter {
         actor: q.actor.clone(),
@@ -632,7 +816,11 @@ async fn audit_log(State(st): State<AppState>, UiUser(s): UiUser, Query(q): Quer
         Ok(n) => context! { ok => true, count => n },
         Err(e) => context! { ok => false, message => e.to_string() },
     };
-    let older = if events.len() as i64 == limit { events.last().map(|e| e.seq) } else { None };
+    let older = if events.len() as i64 == limit {
+        events.last().map(|e| e.seq)
+    } else {
+        None
+    };
     let ctx = context! {
         events => events,
         chain => chain,
@@ -645,7 +833,12 @@ async fn audit_log(State(st): State<AppState>, UiUser(s): UiUser, Query(q): Quer
 
 // ---------- account ----------
 
-async fn account_page(st: &AppState, s: &vouch_app::auth::Session, extra: Value, status: StatusCode) -> PageResult {
+async fn account_page(
+    st: &AppState,
+    s: &vouch_app::auth::Session,
+    extra: Value,
+    status: StatusCode,
+) -> PageResult {
     let u = st.app.get_user(&s.actor, &s.user.id).await?;
     let ctx = context! {
         u => u,
@@ -668,25 +861,55 @@ struct PasswordForm {
     new_password: String,
 }
 
-async fn change_password(State(st): State<AppState>, UiUser(s): UiUser, UiForm(f): UiForm<PasswordForm>) -> PageResult {
+async fn change_password(
+    State(st): State<AppState>,
+    UiUser(s): UiUser,
+    UiForm(f): UiForm<PasswordForm>,
+) -> PageResult {
     check_csrf(&s, &f.csrf)?;
-    match st.app.change_own_password(&s.actor, &f.current_password, &f.new_password).await {
-        Ok(()) => account_page(&st, &s, context! { flash => flash("ok", "Your password was changed.") }, StatusCode::OK).await,
+    match st
+        .app
+        .change_own_password(&s.actor, &f.current_password, &f.new_password)
+        .await
+    {
+        Ok(()) => {
+            account_page(
+                &st,
+                &s,
+                context! { flash => flash("ok", "Your password was changed.") },
+                StatusCode::OK,
+            )
+            .await
+        }
         Err(e) => {
             let errors = form_errors(e)?;
-            account_page(&st, &s, context! { errors => errors }, StatusCode::UNPROCESSABLE_ENTITY).await
+            account_page(
+                &st,
+                &s,
+                context! { errors => errors },
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
     }
 }
 
 fn qr_svg(data: &str) -> String {
     match qrcode::QrCode::new(data.as_bytes()) {
-        Ok(code) => code.render::<qrcode::render::svg::Color>().min_dimensions(200, 200).quiet_zone(true).build(),
+        Ok(code) => code
+            .render::<qrcode::render::svg::Color>()
+            .min_dimensions(200, 200)
+            .quiet_zone(true)
+            .build(),
         Err(_) => String::new(),
     }
 }
 
-async fn enrol_page(st: &AppState, s: &vouch_app::auth::Session, error: Option<String>) -> PageResult {
+async fn enrol_page(
+    st: &AppState,
+    s: &vouch_app::auth::Session,
+    error: Option<String>,
+) -> PageResult {
     let e = st.app.begin_mfa_enrolment(&s.actor).await?;
     let mut ctx = context! {
         title => "Set up two-factor authentication",
@@ -698,7 +921,10 @@ async fn enrol_page(st: &AppState, s: &vouch_app::auth::Session, error: Option<S
         error => error,
     };
     if s.mfa == MfaState::Ok {
-        ctx = minijinja::value::merge_maps([ctx, page(s, "Set up two-factor authentication", "/account")]);
+        ctx = minijinja::value::merge_maps([
+            ctx,
+            page(s, "Set up two-factor authentication", "/account"),
+        ]);
     }
     Ok(views().render("mfa_enrol.html", ctx))
 }
@@ -710,12 +936,20 @@ async fn mfa_enrol(State(st): State<AppState>, AnySession(s): AnySession) -> Pag
     enrol_page(&st, &s, None).await
 }
 
-async fn mfa_confirm(State(st): State<AppState>, AnySession(s): AnySession, UiForm(f): UiForm<CodeForm>) -> PageResult {
+async fn mfa_confirm(
+    State(st): State<AppState>,
+    AnySession(s): AnySession,
+    UiForm(f): UiForm<CodeForm>,
+) -> PageResult {
     check_csrf(&s, &f.csrf)?;
     if s.mfa == MfaState::Pending {
         return Ok(Redirect::to("/login/mfa").into_response());
     }
-    match st.app.confirm_mfa_enrolment(&s.actor, Some(&s.id_hash), &f.code).await {
+    match st
+        .app
+        .confirm_mfa_enrolment(&s.actor, Some(&s.id_hash), &f.code)
+        .await
+    {
         Ok(codes) => {
             let ctx = context! { codes => codes, ..page(&s, "Recovery codes", "/account") };
             render("recovery_codes.html", ctx)
@@ -723,7 +957,11 @@ async fn mfa_confirm(State(st): State<AppState>, AnySession(s): AnySession, UiFo
         Err(AppError::Validation(v)) => {
             // Show the same secret again: re-reading the pending secret would need another
             // round trip; a fresh one is equally valid and simpler for the person.
-            let msg = v.into_iter().map(|f| f.message).collect::<Vec<_>>().join("; ");
+            let msg = v
+                .into_iter()
+                .map(|f| f.message)
+                .collect::<Vec<_>>()
+                .join("; ");
             let mut res = enrol_page(&st, &s, Some(msg)).await?;
             *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             Ok(res)
@@ -755,9 +993,15 @@ struct SettingsForm {
     require_mfa: Option<String>,
 }
 
-async fn update_settings(State(st): State<AppState>, UiUser(s): UiUser, UiForm(f): UiForm<SettingsForm>) -> PageResult {
+async fn update_settings(
+    State(st): State<AppState>,
+    UiUser(s): UiUser,
+    UiForm(f): UiForm<SettingsForm>,
+) -> PageResult {
     check_csrf(&s, &f.csrf)?;
-    st.app.set_require_mfa(&s.actor, f.require_mfa.is_some()).await?;
+    st.app
+        .set_require_mfa(&s.actor, f.require_mfa.is_some())
+        .await?;
     Ok(Redirect::to("/settings").into_response())
 }
 
@@ -776,8 +1020,14 @@ mod tests {
 
     #[test]
     fn day_filters_cover_whole_days() {
-        assert_eq!(day_start(Some("2026-03-01")).unwrap(), "2026-03-01T00:00:00.000000Z");
-        assert_eq!(day_after(Some("2026-02-28")).unwrap(), "2026-03-01T00:00:00.000000Z");
+        assert_eq!(
+            day_start(Some("2026-03-01")).unwrap(),
+            "2026-03-01T00:00:00.000000Z"
+        );
+        assert_eq!(
+            day_after(Some("2026-02-28")).unwrap(),
+            "2026-03-01T00:00:00.000000Z"
+        );
         assert_eq!(day_after(Some("garbage")), None);
     }
 }

@@ -20,7 +20,9 @@ use vouch_app::auth::{MfaState, SsoIdentity};
 const BINDING_COOKIE: &str = "vouch_sso";
 
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/auth/sso/start", get(start)).route("/auth/sso/callback", get(callback))
+    Router::new()
+        .route("/auth/sso/start", get(start))
+        .route("/auth/sso/callback", get(callback))
 }
 
 #[derive(Serialize, Deserialize)]
@@ -39,16 +41,37 @@ fn sha(s: &str) -> String {
 }
 
 fn not_configured() -> PageError {
-    PageError::show(StatusCode::NOT_FOUND, "Single sign-on is not configured on this Vouch.")
+    PageError::show(
+        StatusCode::NOT_FOUND,
+        "Single sign-on is not configured on this Vouch.",
+    )
 }
 
-async fn start(State(st): State<AppState>, jar: CookieJar, Query(q): Query<StartQuery>) -> Result<Response, PageError> {
+async fn start(
+    State(st): State<AppState>,
+    jar: CookieJar,
+    Query(q): Query<StartQuery>,
+) -> Result<Response, PageError> {
     let sso = st.sso.clone().ok_or_else(not_configured)?;
     let (url, login) = sso.begin();
     let binding = hex::encode(rand::random::<[u8; 24]>());
-    let next = q.next.filter(|n| n.starts_with('/') && !n.starts_with("//")).unwrap_or_else(|| "/".into());
-    let payload = serde_json::to_string(&Pending { login: login.clone(), next }).map_err(|e| PageError::show(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    st.app.put_pending_sso(&login.state, &sha(&binding), &payload, time::Duration::minutes(10)).await?;
+    let next = q
+        .next
+        .filter(|n| n.starts_with('/') && !n.starts_with("//"))
+        .unwrap_or_else(|| "/".into());
+    let payload = serde_json::to_string(&Pending {
+        login: login.clone(),
+        next,
+    })
+    .map_err(|e| PageError::show(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    st.app
+        .put_pending_sso(
+            &login.state,
+            &sha(&binding),
+            &payload,
+            time::Duration::minutes(10),
+        )
+        .await?;
     let jar = jar.add(cookie(BINDING_COOKIE, binding, st.config.secure_cookies()));
     Ok((jar, Redirect::to(&url)).into_response())
 }
@@ -62,7 +85,11 @@ struct CallbackQuery {
 }
 
 fn back_to_login(message: &str) -> Response {
-    Redirect::to(&format!("/login?error={}", crate::error::urlencode(message))).into_response()
+    Redirect::to(&format!(
+        "/login?error={}",
+        crate::error::urlencode(message)
+    ))
+    .into_response()
 }
 
 async fn callback(
@@ -74,21 +101,33 @@ async fn callback(
     let sso = st.sso.clone().ok_or_else(not_configured)?;
     if let Some(err) = q.error {
         let why = q.error_description.unwrap_or_default();
-        return Ok(back_to_login(&format!("The identity provider refused the sign-in ({err}) {why}")));
+        return Ok(back_to_login(&format!(
+            "The identity provider refused the sign-in ({err}) {why}"
+        )));
     }
     let (Some(code), Some(state)) = (q.code, q.state) else {
-        return Ok(back_to_login("The sign-in response was incomplete; try again."));
+        return Ok(back_to_login(
+            "The sign-in response was incomplete; try again.",
+        ));
     };
     // Taken (deleted) whatever happens next, so a callback URL is good once.
     let Some((binding_hash, payload)) = st.app.take_pending_sso(&state).await? else {
-        return Ok(back_to_login("This sign-in link has already been used or has expired; start again."));
+        return Ok(back_to_login(
+            "This sign-in link has already been used or has expired; start again.",
+        ));
     };
-    let bound = jar.get(BINDING_COOKIE).is_some_and(|c| same_secret(&sha(c.value()), &binding_hash));
+    let bound = jar
+        .get(BINDING_COOKIE)
+        .is_some_and(|c| same_secret(&sha(c.value()), &binding_hash));
     if !bound {
-        return Ok(back_to_login("This sign-in was started in another browser; start again."));
+        return Ok(back_to_login(
+            "This sign-in was started in another browser; start again.",
+        ));
     }
     let Ok(p) = serde_json::from_str::<Pending>(&payload) else {
-        return Ok(back_to_login("The sign-in could not be completed; start again."));
+        return Ok(back_to_login(
+            "The sign-in could not be completed; start again.",
+        ));
     };
     let identity = match sso.finish(&p.login, &code, &state).await {
         Ok(i) => i,
@@ -106,8 +145,16 @@ async fn callback(
     match st.app.login_sso(&id, &client).await {
         Ok(s) => {
             let jar = jar
-                .remove(cookie(BINDING_COOKIE, String::new(), st.config.secure_cookies()))
-                .add(cookie(SESSION_COOKIE, s.cookie_value, st.config.secure_cookies()));
+                .remove(cookie(
+                    BINDING_COOKIE,
+                    String::new(),
+                    st.config.secure_cookies(),
+                ))
+                .add(cookie(
+                    SESSION_COOKIE,
+                    s.cookie_value,
+                    st.config.secure_cookies(),
+                ));
             let to = match s.mfa {
                 MfaState::Ok => p.next,
                 MfaState::Pending => "/login/mfa".into(),

@@ -50,7 +50,8 @@ impl Views {
     fn new() -> Views {
         let mut env = Environment::new();
         for (name, src) in TEMPLATES {
-            env.add_template(name, src).unwrap_or_else(|e| panic!("template {name}: {e}"));
+            env.add_template(name, src)
+                .unwrap_or_else(|e| panic!("template {name}: {e}"));
         }
         Views { env }
     }
@@ -60,7 +61,13 @@ impl Views {
             Ok(html) => Html(html).into_response(),
             Err(e) => {
                 tracing::error!(template = name, error = %e, "template failed");
-                (StatusCode::INTERNAL_SERVER_ERROR, Html(self.error_page(StatusCode::INTERNAL_SERVER_ERROR, "This page could not be shown.".into())))
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Html(self.error_page(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "This page could not be shown.".into(),
+                    )),
+                )
                     .into_response()
             }
         }
@@ -79,7 +86,10 @@ struct NavItem(&'static str, &'static str, Option<Action>);
 
 const NAV: &[(&str, &[NavItem])] = &[
     ("Overview", &[NavItem("/", "Dashboard", None)]),
-    ("Compliance", &[NavItem("/criteria", "Criteria", Some(Action::ViewCriteria))]),
+    (
+        "Compliance",
+        &[NavItem("/criteria", "Criteria", Some(Action::ViewCriteria))],
+    ),
     (
         "Administration",
         &[
@@ -128,7 +138,10 @@ pub(crate) fn flash(kind: &str, message: impl Into<String>) -> Value {
 
 pub(crate) async fn stylesheet() -> impl IntoResponse {
     (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
         STYLESHEET,
     )
 }

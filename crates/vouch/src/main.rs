@@ -1,1 +1,12 @@
-fn main() {}
+//! The `vouch` binary: command line, configuration, start-up.
+#![forbid(unsafe_code)]
+
+mod cli;
+mod config;
+mod demo;
+mod output;
+mod serve;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

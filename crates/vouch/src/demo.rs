@@ -1,0 +1,260 @@
+//! `vouch demo`: a fresh data folder filled with a believable sample company, then the
+//! server. It grows with every capability, so the demo always shows what Vouch can do.
+use crate::config::{self, Overrides};
+use crate::output::{Exit, Failure, json};
+use std::path::PathBuf;
+use vouch_app::tokens::NewToken;
+use vouch_app::users::{NewUser, UserPatch};
+use vouch_app::{Actor, App};
+use vouch_domain::Role;
+
+/// Every demo account shares this password; the demo is for looking around, not for data.
+pub const DEMO_PASSWORD: &str = "vouch-demo-password";
+const MARKER: &str = ".vouch-demo";
+
+pub struct DemoPerson {
+    pub email: &'static str,
+    pub name: &'static str,
+    pub role: Role,
+}
+
+/// Lumen Health Analytics: a 40-person healthcare analytics start-up preparing for its first
+/// SOC 2 Type II, with an outside auditor from its CPA firm.
+pub const PEOPLE: &[DemoPerson] = &[
+    DemoPerson {
+        email: "priya.raman@lumenhealth.example",
+        name: "Priya Raman",
+        role: Role::Admin,
+    },
+    DemoPerson {
+        email: "marcus.webb@lumenhealth.example",
+        name: "Marcus Webb",
+        role: Role::ComplianceLead,
+    },
+    DemoPerson {
+        email: "aisha.bello@lumenhealth.example",
+        name: "Aisha Bello",
+        role: Role::ControlOwner,
+    },
+    DemoPerson {
+        email: "tom.eriksen@lumenhealth.example",
+        name: "Tom Eriksen",
+        role: Role::ControlOwner,
+    },
+    DemoPerson {
+        email: "sofia.alvarez@lumenhealth.example",
+        name: "Sofia Alvarez",
+        role: Role::ControlOwner,
+    },
+    DemoPerson {
+        email: "daniel.okafor@lumenhealth.example",
+        name: "Daniel Okafor",
+        role: Role::Employee,
+    },
+    DemoPerson {
+        email: "mei.tanaka@lumenhealth.example",
+        name: "Mei Tanaka",
+        role: Role::Employee,
+    },
+    DemoPerson {
+        email: "lucas.moreau@lumenhealth.example",
+        name: "Lucas Moreau",
+        role: Role::Employee,
+    },
+    DemoPerson {
+        email: "hannah.schmidt@lumenhealth.example",
+        name: "Hannah Schmidt",
+        role: Role::Employee,
+    },
+    DemoPerson {
+        email: "ravi.patel@lumenhealth.example",
+        name: "Ravi Patel",
+        role: Role::Employee,
+    },
+    DemoPerson {
+        email: "dana.kim@brightcpa.example",
+        name: "Dana Kim (Bright & Partners CPA)",
+        role: Role::Auditor,
+    },
+];
+
+/// The person who left the company: their account is disabled, as offboarding requires.
+pub const LEAVER: DemoPerson = DemoPerson {
+    email: "jordan.lee@lumenhealth.example",
+    name: "Jordan Lee",
+    role: Role::ControlOwner,
+};
+
+/// Fills an empty store with the sample company.
+pub async fn seed(app: &App) -> Result<(), Failure> {
+    let cli = Actor::cli();
+    let first = &PEOPLE[0];
+    let admin = app
+        .create_first_admin(&cli, None, first.email, first.name, DEMO_PASSWORD)
+        .await?;
+    let admin_actor = Actor {
+        kind: vouch_app::ActorKind::User,
+        user_id: Some(admin.id.clone()),
+        label: admin.email.clone(),
+        role: Role::Admin,
+        request_id: None,
+    };
+    for p in PEOPLE.iter().skip(1).chain(std::iter::once(&LEAVER)) {
+        app.create_user(
+            &admin_actor,
+            NewUser {
+                email: p.email.into(),
+                name: p.name.into(),
+                role: p.role,
+                password: Some(DEMO_PASSWORD.into()),
+            },
+        )
+        .await?;
+    }
+    let users = app.list_users(&admin_actor).await?;
+    let find = |email: &str| {
+        users
+            .iter()
+            .find(|u| u.email == email)
+            .map(|u| u.id.clone())
+            .unwrap()
+    };
+
+    // Aisha runs the engineering controls and uploads evidence from CI with a token.
+    let aisha = Actor {
+        kind: vouch_app::ActorKind::User,
+        user_id: Some(find(PEOPLE[2].email)),
+        label: PEOPLE[2].email.into(),
+        role: Role::ControlOwner,
+        request_id: None,
+    };
+    app.create_token(
+        &aisha,
+        NewToken {
+            name: "CI evidence upload".into(),
+            role: Role::ControlOwner,
+            expires_at: None,
+        },
+    )
+    .await?;
+    // The auditor reads the engagement through the API as well.
+    let dana = Actor {
+        kind: vouch_app::ActorKind::User,
+        user_id: Some(find(PEOPLE[10].email)),
+        label: PEOPLE[10].email.into(),
+        role: Role::Auditor,
+        request_id: None,
+    };
+    app.create_token(
+        &dana,
+        NewToken {
+            name: "Audit workpapers sync".into(),
+            role: Role::Auditor,
+            expires_at: Some("2027-06-30T23:59:59Z".into()),
+        },
+    )
+    .await?;
+
+    // Jordan left in the spring: disabled, sessions ended, tokens revoked.
+    app.update_user(
+        &admin_actor,
+        &find(LEAVER.email),
+        UserPatch {
+            status: Some("disabled".into()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn run(
+    data_dir: &Option<PathBuf>,
+    database_url: Option<String>,
+    config_file: Option<PathBuf>,
+    listen: Option<String>,
+    no_serve: bool,
+    as_json: bool,
+) -> Result<Exit, Failure> {
+    let dir = data_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("./vouch-demo"));
+    prepare_folder(&dir)?;
+    let over = Overrides {
+        config_file,
+        data_dir: Some(dir.clone()),
+        database_url,
+        listen,
+    };
+    let (cfg, rep) = config::load(
+        &over,
+        &std::env::vars()
+            .filter(|(k, _)| k.starts_with("VOUCH_") && k != "VOUCH_DATA_DIR")
+            .collect(),
+    );
+    let Some(cfg) = cfg else {
+        return Err(Failure::usage(format!(
+            "the configuration is not valid:\n  - {}",
+            rep.errors.join("\n  - ")
+        )));
+    };
+    let app = crate::serve::open_app(&cfg).await?;
+    if app.list_users(&Actor::cli()).await?.is_empty() {
+        seed(&app).await?;
+    } else {
+        return Err(Failure::usage(format!(
+            "the demo database at {} is not empty; give an empty --database-url or remove it",
+            crate::serve::redact(&cfg.database_url)
+        )));
+    }
+    let login = format!("{} / {DEMO_PASSWORD}", PEOPLE[0].email);
+    if no_serve {
+        if as_json {
+            json(
+                &serde_json::json!({"data_dir": dir, "url": cfg.public_url, "email": PEOPLE[0].email, "password": DEMO_PASSWORD}),
+            );
+        } else {
+            println!("Demo data is ready in {}.", dir.display());
+            println!("Serve it with: vouch serve --data-dir {}", dir.display());
+            println!("Sign in as {login}");
+        }
+        return Ok(Exit::Ok);
+    }
+    let banner = format!(
+        "Vouch demo (Lumen Health Analytics) is running at {url}\n  Sign in: {login} (administrator)\n  Also try {lead} (compliance lead) or {aud} (auditor), same password.\n  Press Ctrl-C to stop.",
+        url = cfg.public_url,
+        lead = PEOPLE[1].email,
+        aud = PEOPLE[10].email,
+    );
+    crate::serve::run(&cfg, app, Some(banner)).await?;
+    Ok(Exit::Ok)
+}
+
+/// Makes `dir` a fresh, empty demo folder. A folder is only ever cleared if an earlier demo
+/// marked it as a demo folder, so a mistyped `--data-dir` cannot wipe real data.
+fn prepare_folder(dir: &std::path::Path) -> Result<(), Failure> {
+    if dir.exists() {
+        let empty = std::fs::read_dir(dir)
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(false);
+        if !empty {
+            if !dir.join(MARKER).exists() {
+                return Err(Failure::usage(format!(
+                    "{} exists and is not a demo folder; refusing to replace it. Choose another with --data-dir",
+                    dir.display()
+                )));
+            }
+            std::fs::remove_dir_all(dir).map_err(|e| {
+                Failure::unavailable(format!("cannot clear {}: {e}", dir.display()))
+            })?;
+        }
+    }
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Failure::unavailable(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::write(
+        dir.join(MARKER),
+        "This folder holds Vouch demo data and is replaced by every `vouch demo`.\n",
+    )
+    .map_err(|e| Failure::unavailable(format!("cannot write in {}: {e}", dir.display())))?;
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! Opening the store and the app from a configuration, and running the server.
+use crate::config::Config;
+use crate::output::Failure;
+use std::sync::Arc;
+use std::time::Duration;
+use vouch_app::{App, AppConfig, Store, SystemClock};
+
+pub async fn open_store(cfg: &Config) -> Result<Store, Failure> {
+    if cfg.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
+            Failure::unavailable(format!(
+                "cannot create the data folder {}: {e}",
+                cfg.data_dir.display()
+            ))
+        })?;
+    }
+    let store = Store::connect(&cfg.database_url)
+        .await
+        .map_err(|e| Failure::unavailable(e.to_string()))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| Failure::unavailable(e.to_string()))?;
+    Ok(store)
+}
+
+pub fn app_config(cfg: &Config) -> AppConfig {
+    AppConfig {
+        session_idle: Duration::from_secs(cfg.session_idle_minutes * 60),
+        session_max: Duration::from_secs(cfg.session_max_hours * 3600),
+        login_max_failures: cfg.login_max_failures,
+        login_window: Duration::from_secs(cfg.login_window_minutes * 60),
+        trust_idp_mfa: cfg.oidc.as_ref().is_none_or(|o| o.trust_idp_mfa),
+    }
+}
+
+pub async fn open_app(cfg: &Config) -> Result<App, Failure> {
+    let store = open_store(cfg).await?;
+    Ok(App::new(store, Arc::new(SystemClock), app_config(cfg)))
+}
+
+/// Runs the server until Ctrl-C or SIGTERM. `banner` is printed once the port is bound.
+pub async fn run(cfg: &Config, app: App, banner: Option<String>) -> Result<(), Failure> {
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| {
+            Failure::unavailable(format!(
+                "cannot listen on {}: {e} (is another Vouch running? choose another with --listen)",
+                cfg.listen
+            ))
+        })?;
+
+    let sso = match &cfg.oidc {
+        None => None,
+        Some(o) => {
+            let oc = vouch_sso::OidcConfig::new(
+                o.issuer_url.clone(),
+                o.client_id.clone(),
+                o.client_secret.clone(),
+                format!("{}/auth/sso/callback", cfg.public_url),
+            );
+            match vouch_sso::OidcClient::discover(&oc).await {
+                Ok(c) => Some(Arc::new(c)),
+                Err(e) => {
+                    // Password sign-in still works; SSO comes back at the next start.
+                    tracing::error!(error = %e, "single sign-on is unavailable");
+                    eprintln!("warning: single sign-on is unavailable: {e}");
+                    None
+                }
+            }
+        }
+    };
+    let web = vouch_web::WebConfig {
+        public_url: cfg.public_url.clone(),
+        max_body_bytes: cfg.max_body_bytes,
+        sso: cfg
+            .oidc
+            .as_ref()
+            .filter(|_| sso.is_some())
+            .map(|o| vouch_web::SsoSettings {
+                display_name: o.display_name.clone(),
+            }),
+    };
+
+    if let Some(token) = app.issue_setup_token().await? {
+        println!("Vouch has no users yet. Create the first administrator:");
+        println!("  open  {}/setup?token={token}", cfg.public_url);
+        println!("  or run  vouch user create-admin --email you@example.com --name \"Your Name\"");
+    }
+
+    // Housekeeping: expired sessions and abandoned sign-ins.
+    let housekeeping = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = housekeeping.purge_expired().await {
+                tracing::warn!(error = %e, "housekeeping failed");
+            }
+        }
+    });
+
+    let router = vouch_web::router(app, web, sso);
+    match banner {
+        Some(b) => println!("{b}"),
+        None => println!(
+            "Vouch is listening on {} (database: {})",
+            cfg.public_url,
+            redact(&cfg.database_url)
+        ),
+    }
+    tracing::info!(listen = %cfg.listen, "serving");
+    vouch_web::serve(listener, router, shutdown_signal())
+        .await
+        .map_err(|e| Failure::unavailable(format!("the server stopped: {e}")))
+}
+
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
