@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod controls;
 pub mod criteria;
 pub mod role;
 pub mod time_fmt;
