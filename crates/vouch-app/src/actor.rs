@@ -25,12 +25,19 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// The operator at the command line, without a name.
     pub fn cli() -> Actor {
-        let user = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+        Actor::cli_as("operator")
+    }
+
+    /// The operator at the command line, named for the audit log (`cli (NAME)`). The binary
+    /// passes the login name from its environment: the app reads no environment itself
+    /// (configuration is a value passed down).
+    pub fn cli_as(operator: &str) -> Actor {
         Actor {
             kind: ActorKind::Cli,
             user_id: None,
-            label: format!("cli ({user})"),
+            label: format!("cli ({operator})"),
             role: Role::Admin,
             request_id: None,
         }

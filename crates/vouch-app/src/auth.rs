@@ -137,11 +137,31 @@ fn totp(secret_b32: &str, email: &str) -> Result<TOTP, AppError> {
     .map_err(|e| AppError::Conflict(format!("two-factor secret unusable: {e}")))
 }
 
+/// The time step (30-second window) whose code matches, allowing one step of clock drift
+/// either way.
+fn matching_step(t: &TOTP, code: &str, unix: u64) -> Option<i64> {
+    [unix.saturating_sub(30), unix, unix + 30]
+        .into_iter()
+        .find(|ts| t.generate(*ts) == code)
+        .map(|ts| (ts / 30) as i64)
+}
+
 fn normalize_code(code: &str) -> String {
     code.chars()
         .filter(|c| !c.is_whitespace() && *c != '-')
         .collect::<String>()
         .to_lowercase()
+}
+
+/// Credentials are changed by the person in a browser session, never through an API token:
+/// a leaked token must not be able to take over the account's sign-in.
+fn require_person(actor: &Actor) -> Result<(), AppError> {
+    match actor.kind {
+        ActorKind::User => Ok(()),
+        _ => Err(AppError::Conflict(
+            "sign-in credentials can only be changed from a signed-in browser session, not with an API token".into(),
+        )),
+    }
 }
 
 pub(crate) fn user_actor(user: &UserRecord, request_id: Option<String>) -> Actor {
@@ -165,18 +185,11 @@ impl App {
     ) -> Result<NewSession, AppError> {
         let email = email.trim().to_lowercase();
         let now = self.now();
-        let keys = [
-            format!("acct:{email}"),
-            format!("ip:{}", client.ip.as_deref().unwrap_or("?")),
-        ];
-        if let Some(secs) = keys
-            .iter()
-            .filter_map(|k| self.limiter.blocked_for(k, now))
-            .max()
-        {
-            return Err(AppError::RateLimited {
-                retry_after_secs: secs,
-            });
+        let acct = format!("acct:{email}");
+        let ip = format!("ip:{}", client.ip.as_deref().unwrap_or("?"));
+        let blocked = [self.limiter.blocked_for(&acct, now), self.ip_limiter.blocked_for(&ip, now)];
+        if let Some(secs) = blocked.into_iter().flatten().max() {
+            return Err(AppError::RateLimited { retry_after_secs: secs });
         }
         let user = self.store.user_by_email(&email).await?;
         let ok = match &user {
@@ -190,9 +203,8 @@ impl App {
             }
         };
         let Some(user) = user.filter(|_| ok) else {
-            for k in &keys {
-                self.limiter.fail(k, now);
-            }
+            self.limiter.fail(&acct, now);
+            self.ip_limiter.fail(&ip, now);
             return Err(AppError::InvalidCredentials(
                 "the email or password is wrong".into(),
             ));
@@ -202,7 +214,7 @@ impl App {
                 "this account is disabled".into(),
             ));
         }
-        self.limiter.clear(&keys[0]);
+        self.limiter.clear(&acct);
         let mfa = if user.totp_secret.is_some() {
             MfaState::Pending
         } else if settings::require_mfa(&self.store).await? {
@@ -443,8 +455,10 @@ impl App {
         let (mut tx, now_s) = self.write().await?;
         let method = if code_n.len() == 6 && code_n.chars().all(|c| c.is_ascii_digit()) {
             let t = totp(secret, &session.user.email)?;
-            t.check(&code_n, now.unix_timestamp() as u64)
-                .then_some("totp")
+            match matching_step(&t, &code_n, now.unix_timestamp() as u64) {
+                Some(step) if tx.claim_totp_step(&session.user.id, step).await? => Some("totp"),
+                _ => None,
+            }
         } else if tx
             .use_recovery_code(&session.user.id, &sha256_hex(&code_n), &now_s)
             .await?
@@ -484,6 +498,7 @@ impl App {
     /// person's authenticator holds it.
     pub async fn begin_mfa_enrolment(&self, actor: &Actor) -> Result<Enrolment, AppError> {
         self.authorize(actor, crate::Action::ManageOwnAccount)?;
+        require_person(actor)?;
         let uid = actor.user_id.clone().ok_or(AppError::Unauthenticated)?;
         let (mut tx, now) = self.write().await?;
         let mut user = tx
@@ -523,6 +538,7 @@ impl App {
         code: &str,
     ) -> Result<Vec<String>, AppError> {
         self.authorize(actor, crate::Action::ManageOwnAccount)?;
+        require_person(actor)?;
         let uid = actor.user_id.clone().ok_or(AppError::Unauthenticated)?;
         let (mut tx, now) = self.write().await?;
         let mut user = tx
@@ -533,12 +549,15 @@ impl App {
             return Err(AppError::Conflict("start enrolment first".into()));
         };
         let t = totp(&pending, &user.email)?;
-        if !t.check(&normalize_code(code), self.now().unix_timestamp() as u64) {
+        let step = matching_step(&t, &normalize_code(code), self.now().unix_timestamp() as u64);
+        let Some(step) = step else {
             return Err(AppError::field(
                 "code",
                 "that code does not match; scan the QR code again and enter the current 6-digit code",
             ));
-        }
+        };
+        // The enrolment code counts as used, so it cannot also complete a sign-in.
+        tx.claim_totp_step(&uid, step).await?;
         user.totp_secret = Some(pending);
         user.totp_pending_secret = None;
         user.updated_at = now.clone();
@@ -583,6 +602,7 @@ impl App {
         new: &str,
     ) -> Result<(), AppError> {
         self.authorize(actor, crate::Action::ManageOwnAccount)?;
+        require_person(actor)?;
         let uid = actor.user_id.clone().ok_or(AppError::Unauthenticated)?;
         vouch_domain::validate::password("new_password", new)?;
         let (mut tx, now) = self.write().await?;

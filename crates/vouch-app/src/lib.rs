@@ -64,16 +64,24 @@ pub struct App {
     clock: Arc<dyn Clock>,
     config: Arc<AppConfig>,
     limiter: Arc<limiter::Limiter>,
+    /// Per client address: looser than per account, so people behind one proxy or office
+    /// address do not lock each other out, while a single guesser is still slowed down.
+    ip_limiter: Arc<limiter::Limiter>,
 }
 
 impl App {
     pub fn new(store: Store, clock: Arc<dyn Clock>, config: AppConfig) -> App {
         let limiter = limiter::Limiter::new(config.login_max_failures, config.login_window);
+        let (config_max, config_window) = (config.login_max_failures, config.login_window);
         App {
             store,
             clock,
             config: Arc::new(config),
             limiter: Arc::new(limiter),
+            ip_limiter: Arc::new(limiter::Limiter::new(
+                config_max.saturating_mul(10),
+                config_window,
+            )),
         }
     }
 

@@ -239,6 +239,21 @@ impl WriteTx {
         Ok(r.rows_affected() == 1)
     }
 
+    /// Records that a TOTP code of time step `step` was used; false if that step (or a later
+    /// one) was used already, which makes every code single-use.
+    pub async fn claim_totp_step(&mut self, user_id: &str, step: i64) -> Result<bool, StoreError> {
+        let r = sqlx::query(
+            "INSERT INTO totp_steps (user_id, last_step) VALUES ($1, $2) \
+             ON CONFLICT (user_id) DO UPDATE SET last_step = excluded.last_step \
+             WHERE totp_steps.last_step < excluded.last_step",
+        )
+        .bind(user_id)
+        .bind(step)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
     // ---- sessions ----
 
     pub async fn insert_session(&mut self, s: &SessionRecord) -> Result<(), StoreError> {

@@ -38,7 +38,20 @@ conformance!(
     audit_log_filters,
     settings_upsert,
     recovery_codes_are_single_use,
+    totp_steps_are_claimed_once,
 );
+
+async fn totp_steps_are_claimed_once(db: &TestDb) {
+    let s = &db.store;
+    add_user(s, "u1", "ada@example.com").await;
+    let mut tx = s.begin().await.unwrap();
+    assert!(tx.claim_totp_step("u1", 100).await.unwrap());
+    assert!(!tx.claim_totp_step("u1", 100).await.unwrap(), "same step again");
+    assert!(!tx.claim_totp_step("u1", 99).await.unwrap(), "an older step");
+    assert!(tx.claim_totp_step("u1", 101).await.unwrap());
+    tx.append_event(event("session.mfa_verified", "u1"), T0).await.unwrap();
+    tx.commit().await.unwrap();
+}
 
 const T0: &str = "2026-01-01T00:00:00.000000Z";
 
@@ -105,7 +118,7 @@ async fn users_round_trip(db: &TestDb) {
     let mut tx = s.begin().await.unwrap();
     let mut u = tx.user_by_id("u1").await.unwrap().unwrap();
     u.role = "admin".into();
-    u.oidc_issuer = Some("https://idp".into());
+    u.oidc_issuer = Some("https://idp.example".into());
     u.oidc_subject = Some("sub-1".into());
     tx.update_user(&u).await.unwrap();
     tx.append_event(event("user.update", "u1"), T0)
@@ -114,7 +127,7 @@ async fn users_round_trip(db: &TestDb) {
     tx.commit().await.unwrap();
     assert_eq!(s.count_active_admins().await.unwrap(), 1);
     assert_eq!(
-        s.user_by_oidc("https://idp", "sub-1")
+        s.user_by_oidc("https://idp.example", "sub-1")
             .await
             .unwrap()
             .unwrap()

@@ -1,10 +1,10 @@
 //! The REST API under `/api/v1`, described by the OpenAPI document at `/api/openapi.json`.
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiActor, ApiJson};
+use crate::extract::{ApiActor, ApiJson, ApiQuery};
 use crate::state::AppState;
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -22,26 +22,40 @@ type ApiResult<T> = Result<T, ApiError>;
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/me", get(me))
+        .route("/me/password", axum::routing::post(change_password))
+        .route("/me/mfa", axum::routing::post(begin_mfa))
+        .route("/me/mfa/confirm", axum::routing::post(confirm_mfa))
         .route("/criteria", get(list_criteria))
         .route("/criteria/{id}", get(get_criterion))
         .route("/users", get(list_users).post(create_user))
         .route("/users/{id}", get(get_user).patch(update_user))
+        .route("/users/{id}/reset-mfa", axum::routing::post(reset_mfa))
         .route("/roles", get(roles))
         .route("/tokens", get(list_tokens).post(create_token))
         .route("/tokens/{id}", axum::routing::delete(revoke_token))
         .route("/audit-log", get(audit_log))
         .route("/audit-log/verify", get(verify_audit_log))
         .route("/settings", get(get_settings).put(put_settings))
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        format!("{method} is not allowed on {}", uri.path()),
+    )
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Vouch API", description = "SOC 2 compliance platform. Authenticate with `Authorization: Bearer <token>` (create tokens under API tokens). Errors are application/problem+json."),
-    paths(me, list_criteria, get_criterion, list_users, create_user, get_user, update_user, roles,
+    paths(me, change_password, begin_mfa, confirm_mfa, reset_mfa, list_criteria, get_criterion, list_users, create_user, get_user, update_user, roles,
           list_tokens, create_token, revoke_token, audit_log, verify_audit_log, get_settings, put_settings,
           healthz, readyz),
     components(schemas(Problem, Criterion, Category, UserView, NewUser, UserPatch, Role, TokenView,
-        NewToken, CreatedToken, AuditEvent, ChainStatus, RoleRow, Settings, Me)),
+        NewToken, CreatedToken, AuditEvent, ChainStatus, RoleRow, Settings, Me, PasswordChange,
+        MfaEnrolment, MfaCode, RecoveryCodes)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
 )]
@@ -133,7 +147,7 @@ struct CriteriaQuery {
 async fn list_criteria(
     State(st): State<AppState>,
     ApiActor(a): ApiActor,
-    Query(q): Query<CriteriaQuery>,
+    ApiQuery(q): ApiQuery<CriteriaQuery>,
 ) -> ApiResult<Json<Vec<Criterion>>> {
     let catalog = st.app.criteria(&a)?;
     let cat = match q.category.as_deref() {
@@ -249,7 +263,7 @@ struct TokensQuery {
 async fn list_tokens(
     State(st): State<AppState>,
     ApiActor(a): ApiActor,
-    Query(q): Query<TokensQuery>,
+    ApiQuery(q): ApiQuery<TokensQuery>,
 ) -> ApiResult<Json<Vec<TokenView>>> {
     Ok(Json(st.app.list_tokens(&a, q.all).await?))
 }
@@ -322,7 +336,7 @@ fn rfc3339(field: &str, v: Option<String>) -> ApiResult<Option<String>> {
 async fn audit_log(
     State(st): State<AppState>,
     ApiActor(a): ApiActor,
-    Query(q): Query<AuditQuery>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Vec<AuditEvent>>> {
     let f = AuditFilter {
         actor: q.actor,
@@ -395,4 +409,59 @@ async fn put_settings(
 ) -> ApiResult<Json<Settings>> {
     st.app.set_require_mfa(&a, s.require_mfa).await?;
     Ok(Json(s))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// Changes the caller's own password (the current one is required).
+#[utoipa::path(post, path = "/me/password", tag = "account", request_body = PasswordChange, responses((status = 204), (status = 422, body = Problem)))]
+async fn change_password(State(st): State<AppState>, ApiActor(a): ApiActor, ApiJson(p): ApiJson<PasswordChange>) -> ApiResult<StatusCode> {
+    st.app.change_own_password(&a, &p.current_password, &p.new_password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct MfaEnrolment {
+    /// Base32 secret for authenticator apps.
+    secret: String,
+    /// `otpauth://` URL (what the QR code encodes).
+    otpauth_url: String,
+}
+
+/// Starts two-factor enrolment for the caller; confirm with a code to turn it on.
+#[utoipa::path(post, path = "/me/mfa", tag = "account", responses((status = 200, body = MfaEnrolment)))]
+async fn begin_mfa(State(st): State<AppState>, ApiActor(a): ApiActor) -> ApiResult<Json<MfaEnrolment>> {
+    let e = st.app.begin_mfa_enrolment(&a).await?;
+    Ok(Json(MfaEnrolment { secret: e.secret_base32, otpauth_url: e.otpauth_url }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct MfaCode {
+    code: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct RecoveryCodes {
+    /// Single-use recovery codes, shown only in this response.
+    recovery_codes: Vec<String>,
+}
+
+/// Confirms enrolment with a current code; returns the recovery codes once.
+#[utoipa::path(post, path = "/me/mfa/confirm", tag = "account", request_body = MfaCode, responses((status = 200, body = RecoveryCodes), (status = 422, body = Problem), (status = 409, body = Problem)))]
+async fn confirm_mfa(State(st): State<AppState>, ApiActor(a): ApiActor, ApiJson(c): ApiJson<MfaCode>) -> ApiResult<Json<RecoveryCodes>> {
+    let codes = st.app.confirm_mfa_enrolment(&a, None, &c.code).await?;
+    Ok(Json(RecoveryCodes { recovery_codes: codes }))
+}
+
+/// Removes a person's second factor and ends their sessions (administrators).
+#[utoipa::path(post, path = "/users/{id}/reset-mfa", tag = "users", responses((status = 204), (status = 404, body = Problem)))]
+async fn reset_mfa(State(st): State<AppState>, ApiActor(a): ApiActor, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    st.app.reset_mfa(&a, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -223,6 +223,24 @@ fn json_rejection(rej: JsonRejection) -> ApiError {
     ApiError::new(status, kind, detail)
 }
 
+/// A query string whose rejections are problem+json (400), like every other API error, rather
+/// than the framework's plain text.
+pub(crate) struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
+            Err(rej) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-query",
+                rej.body_text(),
+            )),
+        }
+    }
+}
+
 /// A URL-encoded form whose rejections are readable pages.
 pub(crate) struct UiForm<T>(pub T);
 

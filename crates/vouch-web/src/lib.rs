@@ -59,7 +59,7 @@ pub fn router(app: App, config: WebConfig, sso: Option<Arc<vouch_sso::OidcClient
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(
-                "default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; frame-ancestors 'none'",
+                "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
             ),
         ))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))

@@ -161,10 +161,24 @@ async fn login(
         Err(e @ (AppError::InvalidCredentials(_) | AppError::RateLimited { .. })) => {
             let status = crate::error::status_of(&e).0;
             let ctx = login_page(&st, &f.csrf, &next, &f.email, Some(e.to_string()));
-            Ok((status, views().render("login.html", ctx)).into_response())
+            Ok(with_retry_after(
+                &e,
+                (status, views().render("login.html", ctx)).into_response(),
+            ))
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// A rate-limited answer says when to try again, as the API's does.
+fn with_retry_after(e: &AppError, mut res: Response) -> Response {
+    if let AppError::RateLimited { retry_after_secs } = e {
+        res.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(*retry_after_secs),
+        );
+    }
+    res
 }
 
 async fn mfa_form(AnySession(s): AnySession) -> PageResult {
@@ -195,7 +209,10 @@ async fn mfa_submit(
         Err(e @ (AppError::Validation(_) | AppError::RateLimited { .. })) => {
             let status = crate::error::status_of(&e).0;
             let ctx = context! { title => "Two-factor authentication", csrf => s.csrf_token, email => s.user.email, error => e.to_string() };
-            Ok((status, views().render("mfa.html", ctx)).into_response())
+            Ok(with_retry_after(
+                &e,
+                (status, views().render("mfa.html", ctx)).into_response(),
+            ))
         }
         Err(e) => Err(e.into()),
     }

@@ -74,6 +74,12 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Measure audited writes, audit-log verification and sign-in on a throwaway store
+    Bench {
+        /// How many audited write transactions to time
+        #[arg(long, default_value_t = 2000)]
+        events: u64,
+    },
     /// The hash-chained audit log
     AuditLog {
         #[command(subcommand)]
@@ -173,6 +179,11 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The operator at the command line, named after the login (`USER`) for the audit log.
+pub(crate) fn cli_actor() -> Actor {
+    Actor::cli_as(&std::env::var("USER").unwrap_or_else(|_| "operator".into()))
+}
+
 fn env_map() -> std::collections::BTreeMap<String, String> {
     std::env::vars()
         .filter(|(k, _)| k.starts_with("VOUCH_"))
@@ -243,6 +254,7 @@ async fn run(cli: Cli) -> Result<Exit, Failure> {
             )
             .await
         }
+        Command::Bench { events } => crate::bench::run(g.database_url.clone(), events, g.json).await,
         Command::Migrate => {
             let cfg = load(&overrides(&g, None))?;
             let store = vouch_app::Store::connect(&cfg.database_url)
@@ -378,7 +390,7 @@ async fn run(cli: Cli) -> Result<Exit, Failure> {
         Command::User { command } => {
             let cfg = load(&overrides(&g, None))?;
             let app = crate::serve::open_app(&cfg).await?;
-            let actor = Actor::cli();
+            let actor = cli_actor();
             match command {
                 UserCommand::CreateAdmin {
                     email,
@@ -452,7 +464,7 @@ async fn run(cli: Cli) -> Result<Exit, Failure> {
         Command::AuditLog { command } => {
             let cfg = load(&overrides(&g, None))?;
             let app = crate::serve::open_app(&cfg).await?;
-            let actor = Actor::cli();
+            let actor = cli_actor();
             match command {
                 AuditLogCommand::Verify => match app.verify_audit_log(&actor).await? {
                     Ok(n) => {

@@ -87,7 +87,7 @@ pub const LEAVER: DemoPerson = DemoPerson {
 
 /// Fills an empty store with the sample company.
 pub async fn seed(app: &App) -> Result<(), Failure> {
-    let cli = Actor::cli();
+    let cli = crate::cli::cli_actor();
     let first = &PEOPLE[0];
     let admin = app
         .create_first_admin(&cli, None, first.email, first.name, DEMO_PASSWORD)
@@ -199,7 +199,7 @@ pub async fn run(
         )));
     };
     let app = crate::serve::open_app(&cfg).await?;
-    if app.list_users(&Actor::cli()).await?.is_empty() {
+    if app.list_users(&crate::cli::cli_actor()).await?.is_empty() {
         seed(&app).await?;
     } else {
         return Err(Failure::usage(format!(

@@ -1,6 +1,7 @@
 //! The `vouch` binary: command line, configuration, start-up.
 #![forbid(unsafe_code)]
 
+mod bench;
 mod cli;
 mod config;
 mod demo;

@@ -31,6 +31,12 @@ CREATE TABLE recovery_codes (
     PRIMARY KEY (user_id, code_hash)
 );
 
+-- The last TOTP time step each person used, so a code cannot be replayed within its window.
+CREATE TABLE totp_steps (
+    user_id TEXT PRIMARY KEY NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    last_step BIGINT NOT NULL
+);
+
 CREATE TABLE sessions (
     id_hash TEXT PRIMARY KEY NOT NULL,
     user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
