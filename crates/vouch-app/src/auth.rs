@@ -187,9 +187,14 @@ impl App {
         let now = self.now();
         let acct = format!("acct:{email}");
         let ip = format!("ip:{}", client.ip.as_deref().unwrap_or("?"));
-        let blocked = [self.limiter.blocked_for(&acct, now), self.ip_limiter.blocked_for(&ip, now)];
+        let blocked = [
+            self.limiter.blocked_for(&acct, now),
+            self.ip_limiter.blocked_for(&ip, now),
+        ];
         if let Some(secs) = blocked.into_iter().flatten().max() {
-            return Err(AppError::RateLimited { retry_after_secs: secs });
+            return Err(AppError::RateLimited {
+                retry_after_secs: secs,
+            });
         }
         let user = self.store.user_by_email(&email).await?;
         let ok = match &user {
@@ -549,7 +554,11 @@ impl App {
             return Err(AppError::Conflict("start enrolment first".into()));
         };
         let t = totp(&pending, &user.email)?;
-        let step = matching_step(&t, &normalize_code(code), self.now().unix_timestamp() as u64);
+        let step = matching_step(
+            &t,
+            &normalize_code(code),
+            self.now().unix_timestamp() as u64,
+        );
         let Some(step) = step else {
             return Err(AppError::field(
                 "code",
@@ -564,10 +573,11 @@ impl App {
         tx.update_user(&user).await?;
         let codes: Vec<String> = (0..10)
             .map(|_| {
-                let mut b = [0u8; 5];
+                // 80 random bits: even with the hashes in hand, guessing one is infeasible.
+                let mut b = [0u8; 10];
                 rand::rngs::OsRng.fill_bytes(&mut b);
                 let h = hex::encode(b);
-                format!("{}-{}", &h[..5], &h[5..])
+                format!("{}-{}-{}-{}", &h[..5], &h[5..10], &h[10..15], &h[15..])
             })
             .collect();
         let hashes: Vec<String> = codes

@@ -107,6 +107,30 @@ impl Store {
                     Ok(())
                 })
             });
+        // One direct connection first: it fails fast with the real reason (refused, unknown
+        // host, bad password), where the pool would only report a time-out.
+        let probe = tokio::time::timeout(
+            Duration::from_secs(10),
+            <sqlx::AnyConnection as sqlx::Connection>::connect_with(&opts),
+        )
+        .await;
+        match probe {
+            Ok(Ok(conn)) => {
+                let _ = sqlx::Connection::close(conn).await;
+            }
+            Ok(Err(e)) => {
+                return Err(StoreError::Connect {
+                    url: redact(&url),
+                    reason: e.to_string(),
+                });
+            }
+            Err(_) => {
+                return Err(StoreError::Connect {
+                    url: redact(&url),
+                    reason: "no answer within 10 seconds".into(),
+                });
+            }
+        }
         let pool = pool_opts
             .connect_with(opts)
             .await

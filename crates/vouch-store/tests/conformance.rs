@@ -46,10 +46,18 @@ async fn totp_steps_are_claimed_once(db: &TestDb) {
     add_user(s, "u1", "ada@example.com").await;
     let mut tx = s.begin().await.unwrap();
     assert!(tx.claim_totp_step("u1", 100).await.unwrap());
-    assert!(!tx.claim_totp_step("u1", 100).await.unwrap(), "same step again");
-    assert!(!tx.claim_totp_step("u1", 99).await.unwrap(), "an older step");
+    assert!(
+        !tx.claim_totp_step("u1", 100).await.unwrap(),
+        "same step again"
+    );
+    assert!(
+        !tx.claim_totp_step("u1", 99).await.unwrap(),
+        "an older step"
+    );
     assert!(tx.claim_totp_step("u1", 101).await.unwrap());
-    tx.append_event(event("session.mfa_verified", "u1"), T0).await.unwrap();
+    tx.append_event(event("session.mfa_verified", "u1"), T0)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 }
 

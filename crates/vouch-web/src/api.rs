@@ -420,8 +420,14 @@ struct PasswordChange {
 
 /// Changes the caller's own password (the current one is required).
 #[utoipa::path(post, path = "/me/password", tag = "account", request_body = PasswordChange, responses((status = 204), (status = 422, body = Problem)))]
-async fn change_password(State(st): State<AppState>, ApiActor(a): ApiActor, ApiJson(p): ApiJson<PasswordChange>) -> ApiResult<StatusCode> {
-    st.app.change_own_password(&a, &p.current_password, &p.new_password).await?;
+async fn change_password(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiJson(p): ApiJson<PasswordChange>,
+) -> ApiResult<StatusCode> {
+    st.app
+        .change_own_password(&a, &p.current_password, &p.new_password)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -435,9 +441,15 @@ struct MfaEnrolment {
 
 /// Starts two-factor enrolment for the caller; confirm with a code to turn it on.
 #[utoipa::path(post, path = "/me/mfa", tag = "account", responses((status = 200, body = MfaEnrolment)))]
-async fn begin_mfa(State(st): State<AppState>, ApiActor(a): ApiActor) -> ApiResult<Json<MfaEnrolment>> {
+async fn begin_mfa(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+) -> ApiResult<Json<MfaEnrolment>> {
     let e = st.app.begin_mfa_enrolment(&a).await?;
-    Ok(Json(MfaEnrolment { secret: e.secret_base32, otpauth_url: e.otpauth_url }))
+    Ok(Json(MfaEnrolment {
+        secret: e.secret_base32,
+        otpauth_url: e.otpauth_url,
+    }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -454,14 +466,24 @@ struct RecoveryCodes {
 
 /// Confirms enrolment with a current code; returns the recovery codes once.
 #[utoipa::path(post, path = "/me/mfa/confirm", tag = "account", request_body = MfaCode, responses((status = 200, body = RecoveryCodes), (status = 422, body = Problem), (status = 409, body = Problem)))]
-async fn confirm_mfa(State(st): State<AppState>, ApiActor(a): ApiActor, ApiJson(c): ApiJson<MfaCode>) -> ApiResult<Json<RecoveryCodes>> {
+async fn confirm_mfa(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiJson(c): ApiJson<MfaCode>,
+) -> ApiResult<Json<RecoveryCodes>> {
     let codes = st.app.confirm_mfa_enrolment(&a, None, &c.code).await?;
-    Ok(Json(RecoveryCodes { recovery_codes: codes }))
+    Ok(Json(RecoveryCodes {
+        recovery_codes: codes,
+    }))
 }
 
 /// Removes a person's second factor and ends their sessions (administrators).
 #[utoipa::path(post, path = "/users/{id}/reset-mfa", tag = "users", responses((status = 204), (status = 404, body = Problem)))]
-async fn reset_mfa(State(st): State<AppState>, ApiActor(a): ApiActor, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn reset_mfa(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     st.app.reset_mfa(&a, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

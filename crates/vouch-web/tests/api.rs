@@ -1466,8 +1466,16 @@ async fn sign_in_is_rate_limited(backend: Backend) {
     // ...but one address guessing across many accounts is slowed down (ten times the
     // per-account limit).
     for i in 0..45 {
-        let r = h.browser().login(&format!("nobody{i}@example.com"), "wrong password!!").await;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}: {}", r.body);
+        let r = h
+            .browser()
+            .login(&format!("nobody{i}@example.com"), "wrong password!!")
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNAUTHORIZED,
+            "attempt {i}: {}",
+            r.body
+        );
     }
     let r = h.browser().login("carol@example.com", PASSWORD).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
@@ -1651,12 +1659,17 @@ async fn totp_second_factor_and_recovery_codes(backend: Backend) {
     let r = b.login(email, PASSWORD).await;
     assert_eq!(r.location(), "/login/mfa");
     let csrf = csrf_in(&b.get("/login/mfa").await.body);
-    let r = b.post_form("/login/mfa", &[("_csrf", &csrf), ("code", &used)]).await;
+    let r = b
+        .post_form("/login/mfa", &[("_csrf", &csrf), ("code", &used)])
+        .await;
     r.expect(422);
     assert_eq!(b.get("/").await.location(), "/login/mfa");
     h.advance(time::Duration::seconds(30));
     let r = b
-        .post_form("/login/mfa", &[("_csrf", &csrf), ("code", &code_now(&h, &totp))])
+        .post_form(
+            "/login/mfa",
+            &[("_csrf", &csrf), ("code", &code_now(&h, &totp))],
+        )
         .await;
     assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/"));
     b.logout().await;

@@ -196,11 +196,22 @@ struct Ui {
     shots: PathBuf,
 }
 
+/// Errors that mean "the page changed under us; look again": the element is gone or
+/// belongs to the page before a navigation.
 fn stale_or_missing(e: &CmdError) -> bool {
-    matches!(e, CmdError::Standard(w) if matches!(
-        w.error,
-        fantoccini::error::ErrorStatus::NoSuchElement | fantoccini::error::ErrorStatus::StaleElementReference
-    ))
+    use fantoccini::error::ErrorStatus;
+    match e {
+        CmdError::Standard(w) => match w.error {
+            ErrorStatus::NoSuchElement | ErrorStatus::StaleElementReference => true,
+            // chromedriver's wording when a node vanished mid-command.
+            ErrorStatus::UnknownError => {
+                let m = w.message.to_string();
+                m.contains("does not belong to the document") || m.contains("No node with given id")
+            }
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 impl Ui {
@@ -224,7 +235,12 @@ impl Ui {
 
     /// Polls until `css` exists and its text satisfies `ok`; returns that text. Survives the
     /// page being replaced in between (stale elements).
-    async fn text_where(&self, css: &str, what: &str, ok: impl Fn(&str) -> bool) -> TestResult<String> {
+    async fn text_where(
+        &self,
+        css: &str,
+        what: &str,
+        ok: impl Fn(&str) -> bool,
+    ) -> TestResult<String> {
         let deadline = Instant::now() + WAIT;
         let mut last = String::from("<absent>");
         loop {
@@ -239,7 +255,12 @@ impl Ui {
                 Err(e) => return Err(e.into()),
             }
             if Instant::now() >= deadline {
-                let url = self.c.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+                let url = self
+                    .c
+                    .current_url()
+                    .await
+                    .map(|u| u.to_string())
+                    .unwrap_or_default();
                 return Err(format!(
                     "`{css}` on {url} never became {what} within {WAIT:?}; last text: {last:?}"
                 )
@@ -250,9 +271,11 @@ impl Ui {
     }
 
     async fn heading(&self, expected: &str) -> TestResult {
-        self.text_where("main h1", &format!("the heading {expected:?}"), |t| t.trim() == expected)
-            .await
-            .map(|_| ())
+        self.text_where("main h1", &format!("the heading {expected:?}"), |t| {
+            t.trim() == expected
+        })
+        .await
+        .map(|_| ())
     }
 
     async fn wait_path(&self, expected: &str) -> TestResult {
@@ -263,34 +286,66 @@ impl Ui {
                 return Ok(());
             }
             if Instant::now() >= deadline {
-                return Err(format!("expected to reach {expected} within {WAIT:?}, still on {now}").into());
+                return Err(format!(
+                    "expected to reach {expected} within {WAIT:?}, still on {now}"
+                )
+                .into());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
+    /// Runs `op` on the element `css`, finding it again if the page replaced it meanwhile.
+    async fn with_el<T, F, Fut>(&self, css: &str, op: F) -> TestResult<T>
+    where
+        F: Fn(Element) -> Fut,
+        Fut: std::future::Future<Output = Result<T, CmdError>>,
+    {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let e = self.el(css).await?;
+            match op(e).await {
+                Ok(v) => return Ok(v),
+                Err(e) if stale_or_missing(&e) && Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => return Err(format!("`{css}`: {e}").into()),
+            }
+        }
+    }
+
     async fn fill(&self, css: &str, value: &str) -> TestResult {
-        let e = self.el(css).await?;
-        e.clear().await?;
-        e.send_keys(value).await?;
-        Ok(())
+        self.with_el(css, |e| async move {
+            e.clear().await?;
+            e.send_keys(value).await
+        })
+        .await
     }
 
     async fn click(&self, css: &str) -> TestResult {
-        self.el(css).await?.click().await?;
-        Ok(())
+        self.with_el(css, |e| async move { e.click().await }).await
     }
 
     async fn count(&self, css: &str) -> TestResult<usize> {
         Ok(self.c.find_all(Locator::Css(css)).await?.len())
     }
 
+    /// The texts of all elements matching `css`, read in one go in the page.
     async fn texts(&self, css: &str) -> TestResult<Vec<String>> {
-        let mut out = vec![];
-        for e in self.c.find_all(Locator::Css(css)).await? {
-            out.push(e.text().await?);
-        }
-        Ok(out)
+        let v = self
+            .c
+            .execute(
+                "return [...document.querySelectorAll(arguments[0])].map(e => e.innerText);",
+                vec![serde_json::Value::String(css.into())],
+            )
+            .await?;
+        Ok(v.as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|x| x.as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     /// Saves a PNG of the page (the window is stretched to show the whole page, up to
@@ -317,7 +372,10 @@ impl Ui {
             self.c.set_window_size(w as u32, h as u32).await?;
         }
         let png = png?;
-        assert!(png.starts_with(b"\x89PNG"), "screenshot {name} is not a PNG");
+        assert!(
+            png.starts_with(b"\x89PNG"),
+            "screenshot {name} is not a PNG"
+        );
         std::fs::write(self.shots.join(format!("{name}.png")), png)?;
         Ok(())
     }
@@ -344,7 +402,9 @@ impl Ui {
             .await?;
         let (sw, cw) = (v[0].as_u64().unwrap_or(0), v[1].as_u64().unwrap_or(0));
         if sw > cw {
-            return Err(format!("{page} overflows horizontally: {sw}px of content in {cw}px").into());
+            return Err(
+                format!("{page} overflows horizontally: {sw}px of content in {cw}px").into(),
+            );
         }
         if v[2].as_array().is_some_and(|a| !a.is_empty()) {
             return Err(format!("{page}: these tables scroll sideways at 1400px: {}", v[2]).into());
@@ -360,7 +420,16 @@ impl Ui {
     }
 }
 
-fn current_code(secret_b32: &str) -> String {
+fn totp_step() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs()
+        / 30
+}
+
+/// The authenticator's code now, and the 30-second step it belongs to.
+fn current_code(secret_b32: &str) -> (String, u64) {
     let bytes = Secret::Encoded(secret_b32.trim().to_string())
         .to_bytes()
         .expect("the page shows a base32 secret");
@@ -374,7 +443,14 @@ fn current_code(secret_b32: &str) -> String {
         ADMIN_EMAIL.into(),
     )
     .expect("usable TOTP secret");
-    totp.generate_current().expect("system clock")
+    loop {
+        let step = totp_step();
+        let code = totp.generate(step * 30);
+        // Avoid a step boundary between computing the step and the code.
+        if totp_step() == step {
+            return (code, step);
+        }
+    }
 }
 
 fn screenshot_dir() -> PathBuf {
@@ -457,28 +533,40 @@ async fn scenario(ui: Ui) -> TestResult {
     ui.fill("#email", ADMIN_EMAIL).await?;
     ui.fill("#password", "not-the-password").await?;
     ui.click("#sign-in").await?;
-    ui.text_where("#login-error", "a sign-in error", |t| !t.trim().is_empty()).await?;
+    ui.text_where("#login-error", "a sign-in error", |t| !t.trim().is_empty())
+        .await?;
     ui.fill("#password", ADMIN_PASSWORD).await?;
     ui.click("#sign-in").await?;
     ui.heading("Dashboard").await?;
     ui.wait_path("/").await?;
-    ui.text_where(".sidebar-footer .user-name", "the admin's name", |t| t == ADMIN_NAME)
-        .await?;
+    ui.text_where(".sidebar-footer .user-name", "the admin's name", |t| {
+        t == ADMIN_NAME
+    })
+    .await?;
 
     // 2. Enrol two-factor authentication.
     ui.goto("/account").await?;
     ui.heading("My account").await?;
-    ui.text_where("#mfa-status", "Not enrolled", |t| t.contains("Not enrolled")).await?;
+    ui.text_where("#mfa-status", "Not enrolled", |t| {
+        t.contains("Not enrolled")
+    })
+    .await?;
     ui.click("#enrol-mfa").await?;
     ui.wait_path("/account/mfa").await?;
     ui.heading("Set up two-factor authentication").await?;
-    let mut last_secret = ui
+    let first_secret = ui
         .text_where("#totp-secret", "a base32 secret", |t| {
             let t = t.trim();
-            t.len() >= 16 && t.chars().all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c))
+            t.len() >= 16
+                && t.chars()
+                    .all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c))
         })
         .await?;
-    assert_eq!(ui.count(".qr svg").await?, 1, "the enrolment page shows a QR code");
+    assert_eq!(
+        ui.count(".qr svg").await?,
+        1,
+        "the enrolment page shows a QR code"
+    );
     ui.check_layout("the enrolment page").await?;
     ui.screenshot("mfa-enrol").await?;
     // A wrong code is refused and the page says so. (000000 could, once in a million runs,
@@ -491,7 +579,9 @@ async fn scenario(ui: Ui) -> TestResult {
                 || t.trim() == "Set up two-factor authentication"
         })
         .await?;
-    if after.trim() != "Two-factor authentication is on" {
+    let (secret, used_code, used_step) = if after.trim() == "Two-factor authentication is on" {
+        (first_secret, "000000".to_string(), totp_step())
+    } else {
         let err = ui
             .text_where("main .flash.flash-error", "an error about the code", |t| {
                 t.contains("code")
@@ -502,11 +592,11 @@ async fn scenario(ui: Ui) -> TestResult {
         let secret = ui
             .text_where("#totp-secret", "a base32 secret", |t| t.trim().len() >= 16)
             .await?;
-        ui.fill("#code", &current_code(&secret)).await?;
+        let (code, step) = current_code(&secret);
+        ui.fill("#code", &code).await?;
         ui.click("#confirm-mfa").await?;
-        ui.heading("Two-factor authentication is on").await?;
-        last_secret = secret;
-    }
+        (secret, code, step)
+    };
     ui.heading("Two-factor authentication is on").await?;
     let codes = ui.texts("#recovery-codes > *").await?;
     assert_eq!(codes.len(), 10, "ten recovery codes, got {codes:?}");
@@ -518,10 +608,11 @@ async fn scenario(ui: Ui) -> TestResult {
     assert_eq!(unique.len(), 10, "recovery codes are distinct");
     ui.check_layout("the recovery codes page").await?;
     ui.screenshot("recovery-codes").await?;
-    let secret = last_secret;
 
     // Sign out with the sidebar button, sign in again: now a code is asked for.
-    let sign_out = ui.el(".sidebar-footer form[action='/logout'] button").await?;
+    let sign_out = ui
+        .el(".sidebar-footer form[action='/logout'] button")
+        .await?;
     assert_eq!(sign_out.text().await?.trim(), "Sign out");
     sign_out.click().await?;
     ui.wait_path("/login").await?;
@@ -536,11 +627,35 @@ async fn scenario(ui: Ui) -> TestResult {
     // Nothing else is reachable before the code.
     ui.goto("/users").await?;
     let p = ui.path().await?;
-    assert_ne!(p, "/users", "a half-signed-in session must not reach /users");
+    assert_ne!(
+        p, "/users",
+        "a half-signed-in session must not reach /users"
+    );
     ui.goto("/login/mfa").await?;
     ui.check_layout("the code page").await?;
     ui.screenshot("mfa-code").await?;
-    ui.fill("#code", &current_code(&secret)).await?;
+    // The code used to enrol was spent there: each code works once.
+    ui.fill("#code", &used_code).await?;
+    ui.click("main form button[type=submit]").await?;
+    ui.text_where(
+        "main .flash.flash-error",
+        "a refusal of the spent code",
+        |t| !t.trim().is_empty(),
+    )
+    .await?;
+    assert_eq!(
+        ui.path().await?,
+        "/login/mfa",
+        "a replayed code must not sign in"
+    );
+    // Wait for the authenticator's next code (at most one 30-second step).
+    let deadline = Instant::now() + Duration::from_secs(35);
+    while totp_step() <= used_step {
+        assert!(Instant::now() < deadline, "the TOTP step never advanced");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let (fresh, _) = current_code(&secret);
+    ui.fill("#code", &fresh).await?;
     ui.click("main form button[type=submit]").await?;
     ui.heading("Dashboard").await?;
     ui.wait_path("/").await?;
@@ -552,31 +667,54 @@ async fn scenario(ui: Ui) -> TestResult {
     ui.heading("Users").await?;
     ui.fill("#new-user #name", "Grace Hopper").await?;
     ui.fill("#new-user #email", "grace@example.com").await?;
-    ui.el("#new-user #role").await?.select_by_value("control_owner").await?;
-    ui.fill("#new-user #password", "cobol-compiler-1959").await?;
+    ui.el("#new-user #role")
+        .await?
+        .select_by_value("control_owner")
+        .await?;
+    ui.fill("#new-user #password", "cobol-compiler-1959")
+        .await?;
     ui.click("#new-user button[type=submit]").await?;
     let flash = ui
-        .text_where(".flash.flash-ok", "the success message", |t| t.contains("grace@example.com"))
+        .text_where(".flash.flash-ok", "the success message", |t| {
+            t.contains("grace@example.com")
+        })
         .await?;
-    assert!(flash.contains("Control owner"), "flash names the role: {flash:?}");
+    assert!(
+        flash.contains("Control owner"),
+        "flash names the role: {flash:?}"
+    );
     let rows = ui.texts("#users-table tbody tr").await?;
     assert_eq!(rows.len(), 2, "two users listed: {rows:?}");
     let grace = rows
         .iter()
         .find(|r| r.contains("grace@example.com"))
         .ok_or_else(|| format!("no row for the new user in {rows:?}"))?;
-    assert!(grace.contains("Grace Hopper") && grace.contains("Control owner"), "{grace:?}");
-    assert!(grace.contains("Off") && grace.contains("Active") && grace.contains("never"), "{grace:?}");
-    let ada = rows.iter().find(|r| r.contains(ADMIN_EMAIL)).ok_or("no admin row")?;
-    assert!(ada.contains("On"), "the admin now has two-factor on: {ada:?}");
+    assert!(
+        grace.contains("Grace Hopper") && grace.contains("Control owner"),
+        "{grace:?}"
+    );
+    assert!(
+        grace.contains("Off") && grace.contains("Active") && grace.contains("never"),
+        "{grace:?}"
+    );
+    let ada = rows
+        .iter()
+        .find(|r| r.contains(ADMIN_EMAIL))
+        .ok_or("no admin row")?;
+    assert!(
+        ada.contains("On"),
+        "the admin now has two-factor on: {ada:?}"
+    );
     ui.check_layout("the users page").await?;
     ui.screenshot("users").await?;
 
     // 4. The audit log.
     ui.goto("/audit-log").await?;
     ui.heading("Audit log").await?;
-    ui.text_where("#chain-status", "a verified chain", |t| t.contains("Chain verified"))
-        .await?;
+    ui.text_where("#chain-status", "a verified chain", |t| {
+        t.contains("Chain verified")
+    })
+    .await?;
     let actions = ui.texts("#audit-table tbody tr td:nth-child(4)").await?;
     for wanted in ["user.create", "user.mfa_enabled", "session.login"] {
         assert!(
@@ -591,13 +729,23 @@ async fn scenario(ui: Ui) -> TestResult {
         .iter()
         .map(|s| s.trim().parse().unwrap_or(0))
         .collect();
-    assert!(seqs.windows(2).all(|w| w[0] > w[1]), "newest event first: {seqs:?}");
+    assert!(
+        seqs.windows(2).all(|w| w[0] > w[1]),
+        "newest event first: {seqs:?}"
+    );
     ui.check_layout("the audit log").await?;
     ui.screenshot("audit-log").await?;
     ui.fill("form.filters input[name=action]", "user.").await?;
     ui.click("form.filters button[type=submit]").await?;
     let deadline = Instant::now() + WAIT;
-    while !ui.c.current_url().await?.query().unwrap_or("").contains("action=user.") {
+    while !ui
+        .c
+        .current_url()
+        .await?
+        .query()
+        .unwrap_or("")
+        .contains("action=user.")
+    {
         assert!(Instant::now() < deadline, "the filter form did not submit");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -611,16 +759,33 @@ async fn scenario(ui: Ui) -> TestResult {
         filtered.iter().all(|a| a.trim().starts_with("user.")),
         "only user.* rows after filtering: {filtered:?}"
     );
-    assert!(filtered.len() < actions.len(), "the filter removed something");
-    let kept = ui.el("form.filters input[name=action]").await?.prop("value").await?;
+    assert!(
+        filtered.len() < actions.len(),
+        "the filter removed something"
+    );
+    let kept = ui
+        .el("form.filters input[name=action]")
+        .await?
+        .prop("value")
+        .await?;
     assert_eq!(kept.as_deref(), Some("user."), "the filter keeps its value");
 
     // 5a. Criteria.
     ui.goto("/criteria").await?;
     ui.heading("Criteria").await?;
-    assert_eq!(ui.count("#criteria-table tbody tr").await?, 61, "61 criteria");
-    let first = ui.texts("#criteria-table tbody tr:first-child td:first-child").await?;
-    assert_eq!(first.first().map(|s| s.trim()), Some("CC1.1"), "ordered from CC1.1");
+    assert_eq!(
+        ui.count("#criteria-table tbody tr").await?,
+        61,
+        "61 criteria"
+    );
+    let first = ui
+        .texts("#criteria-table tbody tr:first-child td:first-child")
+        .await?;
+    assert_eq!(
+        first.first().map(|s| s.trim()),
+        Some("CC1.1"),
+        "ordered from CC1.1"
+    );
     ui.check_layout("the criteria page").await?;
     ui.screenshot("criteria").await?;
     ui.fill("form.filters input[name=q]", "CC6.1").await?;
@@ -630,7 +795,8 @@ async fn scenario(ui: Ui) -> TestResult {
     })
     .await?;
     ui.click("#criteria-table tbody a.tag").await?;
-    ui.text_where("main h1", "the criterion page", |t| t.contains("CC6.1")).await?;
+    ui.text_where("main h1", "the criterion page", |t| t.contains("CC6.1"))
+        .await?;
     ui.check_layout("the criterion page").await?;
     ui.screenshot("criterion").await?;
 
@@ -638,30 +804,48 @@ async fn scenario(ui: Ui) -> TestResult {
     ui.goto("/roles").await?;
     ui.heading("Roles").await?;
     let header = ui.texts("#role-matrix thead th").await?;
-    assert_eq!(header.len(), 1 + vouch_domain::Role::ALL.len(), "{header:?}");
-    assert!(header.iter().any(|h| h.trim() == "Administrator"), "{header:?}");
+    assert_eq!(
+        header.len(),
+        1 + vouch_domain::Role::ALL.len(),
+        "{header:?}"
+    );
+    assert!(
+        header.iter().any(|h| h.trim() == "Administrator"),
+        "{header:?}"
+    );
     assert_eq!(
         ui.count("#role-matrix tbody tr").await?,
         vouch_app::Action::ALL.len(),
         "one row per action"
     );
-    assert!(ui.count("#role-matrix td.yes").await? > 0, "some permissions are granted");
+    assert!(
+        ui.count("#role-matrix td.yes").await? > 0,
+        "some permissions are granted"
+    );
     ui.check_layout("the roles page").await?;
     ui.screenshot("roles").await?;
 
     // 5c. API tokens: create one and use it.
     ui.goto("/tokens").await?;
     ui.heading("API tokens").await?;
-    ui.fill("#new-token-form #token-name", "CI evidence upload").await?;
-    ui.el("#new-token-form #token-role").await?.select_by_value("auditor").await?;
+    ui.fill("#new-token-form #token-name", "CI evidence upload")
+        .await?;
+    ui.el("#new-token-form #token-role")
+        .await?
+        .select_by_value("auditor")
+        .await?;
     ui.click("#new-token-form button[type=submit]").await?;
     let secret = ui
-        .text_where("#new-token", "a new token", |t| t.trim().starts_with("vouch_"))
+        .text_where("#new-token", "a new token", |t| {
+            t.trim().starts_with("vouch_")
+        })
         .await?;
     let secret = secret.trim().to_string();
     let listed = ui.texts("#tokens-table tbody tr").await?;
     assert!(
-        listed.iter().any(|r| r.contains("CI evidence upload") && r.contains("Auditor")),
+        listed
+            .iter()
+            .any(|r| r.contains("CI evidence upload") && r.contains("Auditor")),
         "the new token is listed: {listed:?}"
     );
     ui.check_layout("the tokens page").await?;
@@ -686,7 +870,8 @@ async fn scenario(ui: Ui) -> TestResult {
     let checkbox = ui.el("#require-mfa").await?;
     assert!(!checkbox.is_selected().await?, "not required by default");
     checkbox.click().await?;
-    ui.click("main form[action='/settings'] button[type=submit]").await?;
+    ui.click("main form[action='/settings'] button[type=submit]")
+        .await?;
     let deadline = Instant::now() + WAIT;
     loop {
         ui.heading("Settings").await?;
@@ -697,17 +882,49 @@ async fn scenario(ui: Ui) -> TestResult {
         assert!(Instant::now() < deadline, "the setting did not stick");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let kv = ui.text_where("dl.kv", "the deployment facts", |t| t.contains("127.0.0.1")).await?;
+    let kv = ui
+        .text_where("dl.kv", "the deployment facts", |t| t.contains("127.0.0.1"))
+        .await?;
     assert!(kv.to_lowercase().contains("sqlite"), "{kv:?}");
     ui.check_layout("the settings page").await?;
     ui.screenshot("settings").await?;
     ui.goto("/").await?;
-    ui.text_where("main", "MFA required on the dashboard", |t| t.contains("required for everyone"))
-        .await?;
+    ui.text_where("main", "MFA required on the dashboard", |t| {
+        t.contains("required for everyone")
+    })
+    .await?;
 
     ui.goto("/account").await?;
-    ui.text_where("#mfa-status", "Enrolled", |t| t.trim() == "Enrolled").await?;
+    ui.text_where("#mfa-status", "Enrolled", |t| t.trim() == "Enrolled")
+        .await?;
     ui.check_layout("the account page").await?;
     ui.screenshot("account").await?;
+
+    // With two-factor required, someone without it must enrol before anything else.
+    ui.click(".sidebar-footer form[action='/logout'] button")
+        .await?;
+    ui.wait_path("/login").await?;
+    ui.fill("#email", "grace@example.com").await?;
+    ui.fill("#password", "cobol-compiler-1959").await?;
+    ui.click("#sign-in").await?;
+    ui.wait_path("/account/mfa").await?;
+    ui.heading("Set up two-factor authentication").await?;
+    ui.text_where("main .flash.flash-warn", "the requirement", |t| {
+        t.contains("requires")
+    })
+    .await?;
+    assert_eq!(
+        ui.count(".sidebar").await?,
+        0,
+        "no navigation before enrolling"
+    );
+    ui.check_layout("the required enrolment page").await?;
+    ui.screenshot("mfa-enrol-required").await?;
+    ui.goto("/criteria").await?;
+    assert_ne!(
+        ui.path().await?,
+        "/criteria",
+        "a session that must enrol cannot reach other pages"
+    );
     Ok(())
 }

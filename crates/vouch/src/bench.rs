@@ -17,7 +17,12 @@ struct Figure {
 
 fn figure(name: &str, count: u64, start: Instant) -> Figure {
     let seconds = start.elapsed().as_secs_f64();
-    Figure { name: name.into(), count, seconds, per_second: count as f64 / seconds.max(1e-9) }
+    Figure {
+        name: name.into(),
+        count,
+        seconds,
+        per_second: count as f64 / seconds.max(1e-9),
+    }
 }
 
 /// Peak resident memory of this process in KiB (Linux), if known.
@@ -27,15 +32,27 @@ fn peak_rss_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-pub async fn run(database_url: Option<String>, events: u64, as_json: bool) -> Result<Exit, Failure> {
+pub async fn run(
+    database_url: Option<String>,
+    events: u64,
+    as_json: bool,
+) -> Result<Exit, Failure> {
     let dir = std::env::temp_dir().join(format!("vouch-bench-{}", std::process::id()));
-    let url = database_url.unwrap_or_else(|| format!("sqlite://{}", dir.join("bench.db").display()));
-    let store = Store::connect(&url).await.map_err(|e| Failure::unavailable(e.to_string()))?;
-    store.migrate().await.map_err(|e| Failure::unavailable(e.to_string()))?;
+    let url =
+        database_url.unwrap_or_else(|| format!("sqlite://{}", dir.join("bench.db").display()));
+    let store = Store::connect(&url)
+        .await
+        .map_err(|e| Failure::unavailable(e.to_string()))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| Failure::unavailable(e.to_string()))?;
     let app = App::new(store.clone(), Arc::new(SystemClock), AppConfig::default());
     let cli = Actor::cli();
     if !app.list_users(&cli).await?.is_empty() {
-        return Err(Failure::usage("vouch bench needs an empty database; give a fresh --database-url"));
+        return Err(Failure::usage(
+            "vouch bench needs an empty database; give a fresh --database-url",
+        ));
     }
     let mut figures = Vec::new();
 
@@ -45,7 +62,11 @@ pub async fn run(database_url: Option<String>, events: u64, as_json: bool) -> Re
     for i in 0..events {
         app.set_require_mfa(&cli, i % 2 == 0).await?;
     }
-    figures.push(figure("audited write transactions (sequential)", events, start));
+    figures.push(figure(
+        "audited write transactions (sequential)",
+        events,
+        start,
+    ));
 
     // Concurrent writers contend for the head lock; the chain must stay one line.
     let start = Instant::now();
@@ -63,39 +84,85 @@ pub async fn run(database_url: Option<String>, events: u64, as_json: bool) -> Re
     for t in tasks {
         t.await.map_err(|e| Failure::unavailable(e.to_string()))??;
     }
-    figures.push(figure("audited write transactions (8 concurrent writers)", events / 8 * 8, start));
+    figures.push(figure(
+        "audited write transactions (8 concurrent writers)",
+        events / 8 * 8,
+        start,
+    ));
 
     let start = Instant::now();
     let n = match app.verify_audit_log(&cli).await? {
         Ok(n) => n as u64,
-        Err(e) => return Err(Failure(Exit::CheckFailed, format!("the chain broke during the benchmark: {e}"))),
+        Err(e) => {
+            return Err(Failure(
+                Exit::CheckFailed,
+                format!("the chain broke during the benchmark: {e}"),
+            ));
+        }
     };
-    figures.push(figure("audit log verification (events re-hashed)", n, start));
+    figures.push(figure(
+        "audit log verification (events re-hashed)",
+        n,
+        start,
+    ));
 
     let start = Instant::now();
     let pages = 100;
     for _ in 0..pages {
-        app.audit_events(&cli, &AuditFilter { action: Some("settings.".into()), limit: 50, ..Default::default() }).await?;
+        app.audit_events(
+            &cli,
+            &AuditFilter {
+                action: Some("settings.".into()),
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .await?;
     }
-    figures.push(figure("audit log page reads (50 events, filtered)", pages, start));
+    figures.push(figure(
+        "audit log page reads (50 events, filtered)",
+        pages,
+        start,
+    ));
 
-    app.create_first_admin(&cli, None, "bench@example.com", "Bench", "benchmark-password-1").await?;
+    app.create_first_admin(
+        &cli,
+        None,
+        "bench@example.com",
+        "Bench",
+        "benchmark-password-1",
+    )
+    .await?;
     let start = Instant::now();
     let logins = 10;
     for _ in 0..logins {
-        app.login_password("bench@example.com", "benchmark-password-1", &ClientInfo::default()).await?;
+        app.login_password(
+            "bench@example.com",
+            "benchmark-password-1",
+            &ClientInfo::default(),
+        )
+        .await?;
     }
-    figures.push(figure("password sign-ins (argon2id verify + session write)", logins, start));
+    figures.push(figure(
+        "password sign-ins (argon2id verify + session write)",
+        logins,
+        start,
+    ));
 
     let peak = peak_rss_kib();
     store.close().await;
     let _ = std::fs::remove_dir_all(&dir);
     if as_json {
-        json(&serde_json::json!({"backend": url.split(':').next(), "figures": figures, "peak_rss_kib": peak}));
+        json(
+            &serde_json::json!({"backend": url.split(':').next(), "figures": figures, "peak_rss_kib": peak}),
+        );
     } else {
         println!("backend: {}", url.split(':').next().unwrap_or("?"));
         for f in &figures {
-            println!("{:<56} {:>7} in {:>7.3}s = {:>9.1}/s", f.name, f.count, f.seconds, f.per_second);
+            println!(
+                "{:<56} {:>7} in {:>7.3}s = {:>9.1}/s",
+                f.name, f.count, f.seconds, f.per_second
+            );
         }
         if let Some(p) = peak {
             println!("peak resident memory: {:.1} MiB", p as f64 / 1024.0);

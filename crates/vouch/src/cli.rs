@@ -254,7 +254,9 @@ async fn run(cli: Cli) -> Result<Exit, Failure> {
             )
             .await
         }
-        Command::Bench { events } => crate::bench::run(g.database_url.clone(), events, g.json).await,
+        Command::Bench { events } => {
+            crate::bench::run(g.database_url.clone(), events, g.json).await
+        }
         Command::Migrate => {
             let cfg = load(&overrides(&g, None))?;
             let store = vouch_app::Store::connect(&cfg.database_url)

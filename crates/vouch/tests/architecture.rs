@@ -115,7 +115,9 @@ fn manifests() -> Vec<File> {
 }
 
 fn manifest(name: &str) -> Option<File> {
-    manifests().into_iter().find(|m| m.crate_name() == Some(name))
+    manifests()
+        .into_iter()
+        .find(|m| m.crate_name() == Some(name))
 }
 
 fn report(rule: &str, violations: Vec<String>) {
@@ -188,10 +190,7 @@ fn dep_line(m: &File, name: &str) -> usize {
         .lines()
         .position(|l| {
             let t = l.trim_start();
-            (t.starts_with(name)
-                && t[name.len()..]
-                    .trim_start()
-                    .starts_with(['=', '.']))
+            (t.starts_with(name) && t[name.len()..].trim_start().starts_with(['=', '.']))
                 || t.contains(&format!("dependencies.{name}]"))
                 || t.contains(&format!("package = \"{name}\""))
         })
@@ -261,11 +260,7 @@ const IO_AND_CLOCK: &[&str] = &[
 ];
 
 fn pure_crate_violations(m: &File, sources: &[File]) -> Vec<String> {
-    let mut v = forbidden_deps(
-        m,
-        IO_CRATES,
-        "this crate does no IO; pass data and time in",
-    );
+    let mut v = forbidden_deps(m, IO_CRATES, "this crate does no IO; pass data and time in");
     for f in sources {
         v.extend(find_lines(
             f,
@@ -376,7 +371,10 @@ fn sso_server_violations(m: &File) -> Vec<String> {
         .cloned()
         .unwrap_or_default();
     if default.iter().any(|x| x.as_str() == Some("test-idp")) {
-        v.push(format!("{}: `test-idp` must not be a default feature", m.rel));
+        v.push(format!(
+            "{}: `test-idp` must not be a default feature",
+            m.rel
+        ));
     }
     v
 }
@@ -384,10 +382,7 @@ fn sso_server_violations(m: &File) -> Vec<String> {
 /// A crate's non-dev dependency on vouch-sso must not switch on the test provider.
 fn test_idp_enabled(m: &File) -> Vec<String> {
     let table: toml::Table = m.text.parse().unwrap();
-    let Some(sso) = table
-        .get("dependencies")
-        .and_then(|d| d.get("vouch-sso"))
-    else {
+    let Some(sso) = table.get("dependencies").and_then(|d| d.get("vouch-sso")) else {
         return vec![];
     };
     let on = sso
@@ -405,12 +400,7 @@ fn test_idp_enabled(m: &File) -> Vec<String> {
     }
 }
 
-const STORE_WRITE_SIDE: &[&str] = &[
-    "WriteTx",
-    "append_event",
-    ".begin().await",
-    "store.begin(",
-];
+const STORE_WRITE_SIDE: &[&str] = &["WriteTx", "append_event", ".begin().await", "store.begin("];
 
 fn write_side_violations(f: &File) -> Vec<String> {
     find_lines(
@@ -587,7 +577,10 @@ fn invariant_1_domain_and_policy_do_no_io_and_read_no_clock() {
         assert!(!src.is_empty(), "crates/{name}/src has no sources?");
         v.extend(pure_crate_violations(&m, &src));
     }
-    assert!(checked >= 1, "vouch-domain was not found; is the root right?");
+    assert!(
+        checked >= 1,
+        "vouch-domain was not found; is the root right?"
+    );
     report(
         "Invariant 1: vouch-domain and vouch-policy do no IO and read no clock; time is passed in.",
         v,
@@ -611,7 +604,10 @@ fn invariant_2_sql_lives_only_in_the_store() {
     }
     for f in rust_files() {
         let in_store = f.rel.starts_with("crates/vouch-store/");
-        if !in_store && f.rel.starts_with("crates/") && f.rel.contains("/src/") && !f.is_test_source()
+        if !in_store
+            && f.rel.starts_with("crates/")
+            && f.rel.contains("/src/")
+            && !f.is_test_source()
         {
             v.extend(sql_violations(&f));
         }
@@ -667,7 +663,8 @@ fn invariant_3_every_change_goes_through_vouch_app() {
     let mut v = Vec::new();
     // The web layer and the binary never open a write transaction themselves.
     for f in rust_files() {
-        let front = f.rel.starts_with("crates/vouch-web/src/") || f.rel.starts_with("crates/vouch/src/");
+        let front =
+            f.rel.starts_with("crates/vouch-web/src/") || f.rel.starts_with("crates/vouch/src/");
         if front {
             v.extend(write_side_violations(&f));
         }
@@ -714,11 +711,13 @@ fn invariant_3_every_change_goes_through_vouch_app() {
     ] {
         let text = std::fs::read_to_string(root.join(file)).unwrap_or_default();
         if !text.contains(&format!("fn {test}(")) {
-            v.push(format!("{file}: the test `{test}` that guards this invariant is gone"));
+            v.push(format!(
+                "{file}: the test `{test}` that guards this invariant is gone"
+            ));
         }
     }
-    let commit = std::fs::read_to_string(root.join("crates/vouch-store/src/write.rs"))
-        .unwrap_or_default();
+    let commit =
+        std::fs::read_to_string(root.join("crates/vouch-store/src/write.rs")).unwrap_or_default();
     if !commit.contains("StoreError::MissingAuditEvent") {
         v.push(
             "crates/vouch-store/src/write.rs: WriteTx::commit no longer refuses a change without an audit event"
@@ -787,7 +786,9 @@ fn invariant_5_configuration_is_a_value_passed_down() {
     // Secrets from files: the loader knows the `_FILE` / `_file` forms.
     let config = std::fs::read_to_string(root().join("crates/vouch/src/config.rs")).unwrap();
     if !(config.contains("_FILE") && config.contains("_file")) {
-        v.push("crates/vouch/src/config.rs: secrets can no longer come from *_FILE / *_file".into());
+        v.push(
+            "crates/vouch/src/config.rs: secrets can no longer come from *_FILE / *_file".into(),
+        );
     }
     report(
         "Invariant 5: configuration is a value passed down (only the binary reads the environment; no configuration in globals).",
@@ -916,11 +917,17 @@ fn architecture_md_names_tests_that_exist() {
                     "ARCHITECTURE.md:{}: `{file}` has no test `{test}`",
                     i + 1
                 )),
-                Err(_) => v.push(format!("ARCHITECTURE.md:{}: `{file}` does not exist", i + 1)),
+                Err(_) => v.push(format!(
+                    "ARCHITECTURE.md:{}: `{file}` does not exist",
+                    i + 1
+                )),
             }
         }
     }
-    assert!(named >= 6, "ARCHITECTURE.md should name the test guarding each invariant");
+    assert!(
+        named >= 6,
+        "ARCHITECTURE.md should name the test guarding each invariant"
+    );
     // And every test in this file is named there.
     let me = std::fs::read_to_string(root.join(THIS_FILE)).unwrap();
     let mut lines = me.lines().peekable();
@@ -965,12 +972,33 @@ fn checks_catch_what_they_should() {
         "//! Uses no SystemTime (comment)\nuse std::{fs, collections::HashMap};\npub fn now() -> i64 { time::OffsetDateTime::now_utc().unix_timestamp() }\nfn f() { let _ = fs::read(\"x\"); }\n",
     );
     let v = pure_crate_violations(&m, &[src]);
-    assert!(v.iter().any(|x| x.contains("Cargo.toml:5:") && x.contains("tokio")), "{v:#?}");
-    assert!(v.iter().any(|x| x.contains("lib.rs:3:") && x.contains("now_utc")), "{v:#?}");
-    assert!(v.iter().any(|x| x.contains("lib.rs:4:") && x.contains("fs::")), "{v:#?}");
-    assert!(!v.iter().any(|x| x.contains("lib.rs:1:")), "comments are not code: {v:#?}");
-    let ok = file("crates/vouch-domain/src/a.rs", "pub fn f(now: time::OffsetDateTime) {}\n");
-    let clean = file("crates/vouch-domain/Cargo.toml", "[dependencies]\nserde = \"1\"\n[dev-dependencies]\ntokio = \"1\"\n");
+    assert!(
+        v.iter()
+            .any(|x| x.contains("Cargo.toml:5:") && x.contains("tokio")),
+        "{v:#?}"
+    );
+    assert!(
+        v.iter()
+            .any(|x| x.contains("lib.rs:3:") && x.contains("now_utc")),
+        "{v:#?}"
+    );
+    assert!(
+        v.iter()
+            .any(|x| x.contains("lib.rs:4:") && x.contains("fs::")),
+        "{v:#?}"
+    );
+    assert!(
+        !v.iter().any(|x| x.contains("lib.rs:1:")),
+        "comments are not code: {v:#?}"
+    );
+    let ok = file(
+        "crates/vouch-domain/src/a.rs",
+        "pub fn f(now: time::OffsetDateTime) {}\n",
+    );
+    let clean = file(
+        "crates/vouch-domain/Cargo.toml",
+        "[dependencies]\nserde = \"1\"\n[dev-dependencies]\ntokio = \"1\"\n",
+    );
     assert!(pure_crate_violations(&clean, &[ok]).is_empty());
 
     // 2
@@ -981,7 +1009,10 @@ fn checks_catch_what_they_should() {
     let v = sql_violations(&web);
     assert_eq!(v.len(), 2, "{v:#?}");
     assert!(v[0].starts_with("crates/vouch-web/src/x.rs:1:"), "{v:#?}");
-    let m = file("crates/vouch-web/Cargo.toml", "[dependencies]\nsqlx = { workspace = true }\n");
+    let m = file(
+        "crates/vouch-web/Cargo.toml",
+        "[dependencies]\nsqlx = { workspace = true }\n",
+    );
     assert!(forbidden_deps(&m, SQL_DRIVERS, "x")[0].contains("Cargo.toml:2:"));
     let sso = file(
         "crates/vouch-sso/Cargo.toml",
@@ -1006,7 +1037,10 @@ fn checks_catch_what_they_should() {
         "async fn h(s: Store) { let mut tx = s.begin().await?; tx.append_event(e, now).await?; }\nfn g() { sso.begin(); }\n",
     );
     let v = write_side_violations(&handler);
-    assert!(v.len() >= 2 && v.iter().all(|x| x.contains("h.rs:1:")), "{v:#?}");
+    assert!(
+        v.len() >= 2 && v.iter().all(|x| x.contains("h.rs:1:")),
+        "{v:#?}"
+    );
 
     // 5
     let app = file(
@@ -1016,11 +1050,20 @@ fn checks_catch_what_they_should() {
     assert!(env_violations(&app)[0].contains("a.rs:1:"));
     let g = global_config_violations(&app);
     assert_eq!(g.len(), 2, "{g:#?}");
-    assert!(g[0].contains("a.rs:2:") && g[1].contains("a.rs:3:"), "{g:#?}");
+    assert!(
+        g[0].contains("a.rs:2:") && g[1].contains("a.rs:3:"),
+        "{g:#?}"
+    );
 
     // 6
-    assert_eq!(url_hosts("let u = \"https://user@api.github.com:443/x\";"), ["api.github.com"]);
-    assert_eq!(url_hosts("format!(\"http://127.0.0.1:{port}/a\")"), ["127.0.0.1"]);
+    assert_eq!(
+        url_hosts("let u = \"https://user@api.github.com:443/x\";"),
+        ["api.github.com"]
+    );
+    assert_eq!(
+        url_hosts("format!(\"http://127.0.0.1:{port}/a\")"),
+        ["127.0.0.1"]
+    );
     assert_eq!(url_hosts("\"http://[::1]:8080\""), ["[::1]"]);
     assert_eq!(url_hosts("format!(\"http://{addr}\")"), ["{addr}"]);
     let t = file(
@@ -1028,9 +1071,19 @@ fn checks_catch_what_they_should() {
         "// see https://www.rfc-editor.org/rfc/rfc6749\nconst A: &str = \"https://accounts.google.com/o\";\nconst B: &str = \"https://vouch.acme.example/cb\";\nconst C: &str = \"http://localhost:1\";\nlet x = format!(\"http://{addr}\");\n",
     );
     let v = test_url_violations(&t);
-    assert_eq!(v.len(), 2, "google, and a placeholder in a file that never binds 127.0.0.1: {v:#?}");
-    assert!(v[0].contains("t.rs:2:") && v[1].contains("t.rs:5:"), "{v:#?}");
-    let b = file("build.rs", "fn main() { reqwest::blocking::get(\"https://x\").unwrap(); }\n");
+    assert_eq!(
+        v.len(),
+        2,
+        "google, and a placeholder in a file that never binds 127.0.0.1: {v:#?}"
+    );
+    assert!(
+        v[0].contains("t.rs:2:") && v[1].contains("t.rs:5:"),
+        "{v:#?}"
+    );
+    let b = file(
+        "build.rs",
+        "fn main() { reqwest::blocking::get(\"https://x\").unwrap(); }\n",
+    );
     assert!(!build_script_violations(&b).is_empty());
 
     // Renamed dependencies are found by their package name.

@@ -55,7 +55,9 @@ impl Out {
 /// A `vouch` command run from `cwd`, with none of the caller's `VOUCH_*` settings.
 fn vouch(cwd: &Path) -> Command {
     let mut c = Command::new(BIN);
-    c.current_dir(cwd).stdin(Stdio::null()).env_remove("RUST_LOG");
+    c.current_dir(cwd)
+        .stdin(Stdio::null())
+        .env_remove("RUST_LOG");
     for (k, _) in std::env::vars_os() {
         if k.to_string_lossy().starts_with("VOUCH_") {
             c.env_remove(k);
@@ -155,20 +157,33 @@ fn demo_prepares_a_sample_company_that_the_cli_can_read() {
         .arg(&data);
     let ready = run(&mut c).expect(0).json();
     assert_eq!(ready["email"], "priya.raman@lumenhealth.example", "{ready}");
-    assert!(data.join("vouch.db").is_file(), "the demo database is in the data folder");
+    assert!(
+        data.join("vouch.db").is_file(),
+        "the demo database is in the data folder"
+    );
 
     let users = in_data(&data, &["user", "list", "--json"]).expect(0).json();
     let users = users.as_array().expect("user list --json is an array");
-    assert_eq!(users.len(), 12, "the demo company has 12 people: {users:#?}");
+    assert_eq!(
+        users.len(),
+        12,
+        "the demo company has 12 people: {users:#?}"
+    );
     let mut emails: Vec<&str> = users.iter().map(|u| u["email"].as_str().unwrap()).collect();
     emails.sort();
     emails.dedup();
     assert_eq!(emails.len(), 12, "emails are unique");
     let disabled: Vec<&Value> = users.iter().filter(|u| u["status"] == "disabled").collect();
-    assert_eq!(disabled.len(), 1, "exactly one leaver is disabled: {users:#?}");
+    assert_eq!(
+        disabled.len(),
+        1,
+        "exactly one leaver is disabled: {users:#?}"
+    );
     assert_eq!(disabled[0]["email"], "jordan.lee@lumenhealth.example");
     assert!(
-        users.iter().all(|u| u["status"] == "disabled" || u["status"] == "active"),
+        users
+            .iter()
+            .all(|u| u["status"] == "disabled" || u["status"] == "active"),
         "{users:#?}"
     );
     let role_of = |email: &str| {
@@ -179,10 +194,15 @@ fn demo_prepares_a_sample_company_that_the_cli_can_read() {
             .unwrap_or_else(|| panic!("{email} is missing"))
     };
     assert_eq!(role_of("priya.raman@lumenhealth.example"), "admin");
-    assert_eq!(role_of("marcus.webb@lumenhealth.example"), "compliance_lead");
+    assert_eq!(
+        role_of("marcus.webb@lumenhealth.example"),
+        "compliance_lead"
+    );
     assert_eq!(role_of("dana.kim@brightcpa.example"), "auditor");
 
-    let verified = in_data(&data, &["audit-log", "verify", "--json"]).expect(0).json();
+    let verified = in_data(&data, &["audit-log", "verify", "--json"])
+        .expect(0)
+        .json();
     assert_eq!(verified["ok"], true, "{verified}");
     // 12 people created, 2 tokens, 1 leaver disabled (and whatever comes with it).
     assert!(verified["events"].as_i64().unwrap() >= 15, "{verified}");
@@ -252,12 +272,16 @@ fn criteria_are_listed_as_json_and_by_category() {
     assert_eq!(ids.len(), 61, "ids are unique");
     assert!(ids.contains(&"CC6.1") && ids.contains(&"P8.1"), "{ids:?}");
 
-    let privacy = run(vouch(tmp.path()).args(["criteria", "list", "--category", "privacy", "--json"]))
-        .expect(0)
-        .json();
+    let privacy =
+        run(vouch(tmp.path()).args(["criteria", "list", "--category", "privacy", "--json"]))
+            .expect(0)
+            .json();
     let privacy = privacy.as_array().expect("an array");
     assert_eq!(privacy.len(), 18);
-    assert!(privacy.iter().all(|c| c["category"] == "privacy"), "{privacy:#?}");
+    assert!(
+        privacy.iter().all(|c| c["category"] == "privacy"),
+        "{privacy:#?}"
+    );
 
     let text = run(vouch(tmp.path()).args(["criteria", "list"])).expect(0);
     assert!(text.stdout.contains("61 criteria"), "{text}");
@@ -312,7 +336,10 @@ fn config_validate_reports_every_problem_at_once() {
         assert!(out.stdout.contains(p), "missing problem `{p}`:\n{out}");
     }
     assert_eq!(
-        out.stdout.lines().filter(|l| l.starts_with("error: ")).count(),
+        out.stdout
+            .lines()
+            .filter(|l| l.starts_with("error: "))
+            .count(),
         problems.len(),
         "one line per problem:\n{out}"
     );
@@ -330,16 +357,25 @@ fn config_validate_reports_every_problem_at_once() {
     assert_eq!(j["errors"].as_array().unwrap().len(), problems.len(), "{j}");
     let warnings = j["warnings"].as_array().unwrap();
     assert!(
-        warnings.iter().any(|w| w.as_str().unwrap().contains("'colour'")),
+        warnings
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("'colour'")),
         "{j}"
     );
 
     // Anything that loads the configuration refuses it the same way, with exit 2.
     let mut c = vouch(tmp.path());
-    c.arg("--data-dir").arg(&data).arg("--config").arg(&file).args(["user", "list"]);
+    c.arg("--data-dir")
+        .arg(&data)
+        .arg("--config")
+        .arg(&file)
+        .args(["user", "list"]);
     let out = run(&mut c).expect(2);
     assert!(out.stderr.contains("5 problem(s)"), "{out}");
-    assert!(!data.exists(), "a refused configuration must not create the data folder");
+    assert!(
+        !data.exists(),
+        "a refused configuration must not create the data folder"
+    );
 }
 
 #[test]
@@ -358,13 +394,17 @@ fn config_validate_accepts_a_good_file() {
     assert!(!out.stdout.contains("warning"), "{out}");
 
     let mut c = vouch(tmp.path());
-    c.arg("--config").arg(&file).args(["--json", "config", "validate"]);
+    c.arg("--config")
+        .arg(&file)
+        .args(["--json", "config", "validate"]);
     let j = run(&mut c).expect(0).json();
     assert_eq!(j["ok"], true, "{j}");
     assert_eq!(j["errors"].as_array().map(Vec::len), Some(0), "{j}");
 
     let mut c = vouch(tmp.path());
-    c.arg("--config").arg(&file).args(["--json", "config", "show"]);
+    c.arg("--config")
+        .arg(&file)
+        .args(["--json", "config", "show"]);
     let j = run(&mut c).expect(0).json();
     assert_eq!(j["config"]["listen"], "127.0.0.1:9999", "{j}");
     assert_eq!(j["config"]["session_idle_minutes"], 30, "{j}");
@@ -384,8 +424,14 @@ fn secrets_come_from_files_and_are_never_shown() {
     let out = run(&mut c).expect(0);
     let j = out.json();
     assert_eq!(j["config"]["oidc"]["client_secret"], "(set)", "{j}");
-    assert_eq!(j["sources"]["oidc.client_secret"], "VOUCH_OIDC_CLIENT_SECRET_FILE", "{j}");
-    assert!(!out.stdout.contains("s3cr3t-value"), "the secret was printed:\n{out}");
+    assert_eq!(
+        j["sources"]["oidc.client_secret"], "VOUCH_OIDC_CLIENT_SECRET_FILE",
+        "{j}"
+    );
+    assert!(
+        !out.stdout.contains("s3cr3t-value"),
+        "the secret was printed:\n{out}"
+    );
 
     let missing = tmp.path().join("no-such-secret");
     let mut c = vouch(tmp.path());
@@ -451,9 +497,17 @@ fn tampering_with_the_audit_log_is_detected_and_named() {
         ],
     );
     let (out, j) = verify(&data);
-    assert_eq!(out.code, Some(1), "an altered event must fail verification:\n{out}");
+    assert_eq!(
+        out.code,
+        Some(1),
+        "an altered event must fail verification:\n{out}"
+    );
     assert_eq!(j["ok"], false, "{j}");
-    assert_eq!(j["detail"], serde_json::json!({"Altered": {"seq": 3}}), "{j}");
+    assert_eq!(
+        j["detail"],
+        serde_json::json!({"Altered": {"seq": 3}}),
+        "{j}"
+    );
     assert!(j["error"].as_str().unwrap().starts_with("event 3:"), "{j}");
     let text = in_data(&data, &["audit-log", "verify"]).expect(1);
     assert!(text.stdout.contains("NOT intact: event 3:"), "{text}");
@@ -472,15 +526,30 @@ fn tampering_with_the_audit_log_is_detected_and_named() {
     // Remove an event from the middle: the next one is named.
     tamper(&data, &["DELETE FROM audit_events WHERE seq = 7"]);
     let (out, j) = verify(&data);
-    assert_eq!(out.code, Some(1), "a removed event must fail verification:\n{out}");
-    assert_eq!(j["detail"], serde_json::json!({"Gap": {"seq": 8, "expected": 7}}), "{j}");
+    assert_eq!(
+        out.code,
+        Some(1),
+        "a removed event must fail verification:\n{out}"
+    );
+    assert_eq!(
+        j["detail"],
+        serde_json::json!({"Gap": {"seq": 8, "expected": 7}}),
+        "{j}"
+    );
     assert!(j["error"].as_str().unwrap().starts_with("event 8:"), "{j}");
 
     // Renumber the rest to hide the gap: the link to the event before still breaks at 7.
-    tamper(&data, &["UPDATE audit_events SET seq = seq - 1 WHERE seq > 7"]);
+    tamper(
+        &data,
+        &["UPDATE audit_events SET seq = seq - 1 WHERE seq > 7"],
+    );
     let (out, j) = verify(&data);
     assert_eq!(out.code, Some(1), "{out}");
-    assert_eq!(j["detail"], serde_json::json!({"BrokenLink": {"seq": 7}}), "{j}");
+    assert_eq!(
+        j["detail"],
+        serde_json::json!({"BrokenLink": {"seq": 7}}),
+        "{j}"
+    );
 }
 
 #[test]
@@ -495,13 +564,23 @@ fn removing_the_newest_events_is_detected_through_the_head() {
     let last = format!("DELETE FROM audit_events WHERE seq = {n}");
     tamper(&data, &[&last]);
     let (out, j) = verify(&data);
-    assert_eq!(out.code, Some(1), "a truncated log must fail verification:\n{out}");
+    assert_eq!(
+        out.code,
+        Some(1),
+        "a truncated log must fail verification:\n{out}"
+    );
     assert_eq!(
         j["detail"],
         serde_json::json!({"Truncated": {"last": n - 1, "head": n}}),
         "{j}"
     );
-    assert!(j["error"].as_str().unwrap().contains(&format!("head records event {n}")), "{j}");
+    assert!(
+        j["error"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("head records event {n}")),
+        "{j}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -562,7 +641,9 @@ impl Server {
                     if n == 0 {
                         break;
                     }
-                    sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+                    sink.lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
                 }
             });
             let mut s = Server {
@@ -586,7 +667,10 @@ impl Server {
         let deadline = Instant::now() + limit;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left.min(Duration::from_millis(200))) {
+            match self
+                .lines
+                .recv_timeout(left.min(Duration::from_millis(200)))
+            {
                 Ok(line) => {
                     self.stdout.push(line.clone());
                     if line.contains(needle) {
@@ -655,7 +739,12 @@ fn first_start_prints_a_setup_link_that_create_admin_retires() {
         .find(|l| l.contains("/setup?token="))
         .cloned()
         .unwrap_or_else(|| panic!("no setup link on first start: {:#?}", server.stdout));
-    let token = link.split("/setup?token=").nth(1).unwrap().trim().to_string();
+    let token = link
+        .split("/setup?token=")
+        .nth(1)
+        .unwrap()
+        .trim()
+        .to_string();
     assert!(token.len() >= 32, "a long random token: {link}");
     assert!(
         link.contains(&format!("{}/setup?token=", server.url())),
@@ -672,7 +761,10 @@ fn first_start_prints_a_setup_link_that_create_admin_retires() {
     assert_eq!(j["ok"], true, "{j}");
 
     let (status, body) = http_get(server.port, &setup);
-    assert_eq!(status, 200, "the printed link opens the setup page:\n{body}");
+    assert_eq!(
+        status, 200,
+        "the printed link opens the setup page:\n{body}"
+    );
     let (status, _) = http_get(server.port, "/setup?token=not-the-token");
     assert_eq!(status, 403, "a wrong token is refused");
 
@@ -691,11 +783,21 @@ fn first_start_prints_a_setup_link_that_create_admin_retires() {
     ]);
     c.arg(&pw);
     let out = run(&mut c).expect(0);
-    assert!(out.stdout.contains("Created administrator ada@acme.example"), "{out}");
-    assert!(!out.stdout.contains("Generated password"), "the file's password was used:\n{out}");
+    assert!(
+        out.stdout
+            .contains("Created administrator ada@acme.example"),
+        "{out}"
+    );
+    assert!(
+        !out.stdout.contains("Generated password"),
+        "the file's password was used:\n{out}"
+    );
 
     let (status, body) = http_get(server.port, &setup);
-    assert_eq!(status, 403, "the setup link must stop working once an administrator exists:\n{body}");
+    assert_eq!(
+        status, 403,
+        "the setup link must stop working once an administrator exists:\n{body}"
+    );
 
     let port = server.kill();
     let out = healthcheck(tmp.path(), &format!("http://127.0.0.1:{port}")).expect(1);
@@ -741,15 +843,23 @@ fn first_start_prints_a_setup_link_that_create_admin_retires() {
 fn an_unreachable_database_is_a_clear_error_with_exit_3() {
     let tmp = tempdir();
     let url = "postgres://nobody:hunter2@127.0.0.1:1/x";
-    for args in [&["user", "list"][..], &["audit-log", "verify", "--json"], &["migrate"]] {
+    for args in [
+        &["user", "list"][..],
+        &["audit-log", "verify", "--json"],
+        &["migrate"],
+    ] {
         let mut c = vouch(tmp.path());
         c.args(["--database-url", url]).args(args);
         let out = run_for(&mut c, Duration::from_secs(90)).expect(3);
         assert!(
-            out.stderr.contains("error: cannot open the database at postgres://nobody:***@127.0.0.1:1/x"),
+            out.stderr
+                .contains("error: cannot open the database at postgres://nobody:***@127.0.0.1:1/x"),
             "{out}"
         );
-        assert!(!out.stderr.contains("hunter2"), "the password was printed:\n{out}");
+        assert!(
+            !out.stderr.contains("hunter2"),
+            "the password was printed:\n{out}"
+        );
     }
 }
 
@@ -792,12 +902,24 @@ fn kill_demo_and_check(root: &Path, name: &str, delay: Duration) -> (usize, bool
     let when = format!("killed after {delay:?} ({status})");
 
     let (out, _) = verify(&data);
-    assert_eq!(out.code, Some(0), "{when}: the chain must be intact:\n{out}");
+    assert_eq!(
+        out.code,
+        Some(0),
+        "{when}: the chain must be intact:\n{out}"
+    );
     let users = in_data(&data, &["user", "list", "--json"]).expect(0).json();
     let users = users.as_array().unwrap().clone();
     let events = in_data(
         &data,
-        &["audit-log", "list", "--json", "--limit", "1000", "--action", "user.create"],
+        &[
+            "audit-log",
+            "list",
+            "--json",
+            "--limit",
+            "1000",
+            "--action",
+            "user.create",
+        ],
     )
     .expect(0)
     .json();
@@ -838,7 +960,10 @@ fn a_killed_demo_leaves_no_half_written_change() {
     for (i, d) in delays.iter().enumerate() {
         let (n, finished) = kill_demo_and_check(tmp.path(), &format!("killed-{i}"), *d);
         mid_seed += usize::from(n > 0 && n < 12);
-        seen.push(format!("{d:?}: {n} users{}", if finished { " (had finished)" } else { "" }));
+        seen.push(format!(
+            "{d:?}: {n} users{}",
+            if finished { " (had finished)" } else { "" }
+        ));
     }
     // A few more tries between 40% and 100% if no kill landed among the writes.
     for k in 0..6u32 {
