@@ -9,6 +9,7 @@ pub mod audit;
 pub mod controls;
 pub mod criteria;
 pub mod role;
+pub mod scope;
 pub mod time_fmt;
 pub mod validate;
 

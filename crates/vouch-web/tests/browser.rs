@@ -610,11 +610,10 @@ async fn scenario(ui: Ui) -> TestResult {
     ui.screenshot("recovery-codes").await?;
 
     // Sign out with the sidebar button, sign in again: now a code is asked for.
-    let sign_out = ui
-        .el(".sidebar-footer form[action='/logout'] button")
-        .await?;
-    assert_eq!(sign_out.text().await?.trim(), "Sign out");
-    sign_out.click().await?;
+    let sign_out = ".sidebar-footer form[action='/logout'] button";
+    let label = ui.with_el(sign_out, |e| async move { e.text().await }).await?;
+    assert_eq!(label.trim(), "Sign out");
+    ui.click(sign_out).await?;
     ui.wait_path("/login").await?;
     ui.heading("Sign in").await?;
     ui.goto("/users").await?;
@@ -667,10 +666,10 @@ async fn scenario(ui: Ui) -> TestResult {
     ui.heading("Users").await?;
     ui.fill("#new-user #name", "Grace Hopper").await?;
     ui.fill("#new-user #email", "grace@example.com").await?;
-    ui.el("#new-user #role")
-        .await?
-        .select_by_value("control_owner")
-        .await?;
+    ui.with_el("#new-user #role", |e| async move {
+        e.select_by_value("control_owner").await
+    })
+    .await?;
     ui.fill("#new-user #password", "cobol-compiler-1959")
         .await?;
     ui.click("#new-user button[type=submit]").await?;
@@ -764,9 +763,9 @@ async fn scenario(ui: Ui) -> TestResult {
         "the filter removed something"
     );
     let kept = ui
-        .el("form.filters input[name=action]")
-        .await?
-        .prop("value")
+        .with_el("form.filters input[name=action]", |e| async move {
+            e.prop("value").await
+        })
         .await?;
     assert_eq!(kept.as_deref(), Some("user."), "the filter keeps its value");
 
@@ -830,10 +829,10 @@ async fn scenario(ui: Ui) -> TestResult {
     ui.heading("API tokens").await?;
     ui.fill("#new-token-form #token-name", "CI evidence upload")
         .await?;
-    ui.el("#new-token-form #token-role")
-        .await?
-        .select_by_value("auditor")
-        .await?;
+    ui.with_el("#new-token-form #token-role", |e| async move {
+        e.select_by_value("auditor").await
+    })
+    .await?;
     ui.click("#new-token-form button[type=submit]").await?;
     let secret = ui
         .text_where("#new-token", "a new token", |t| {
@@ -867,9 +866,11 @@ async fn scenario(ui: Ui) -> TestResult {
     // 5d. Settings: require two-factor for everyone.
     ui.goto("/settings").await?;
     ui.heading("Settings").await?;
-    let checkbox = ui.el("#require-mfa").await?;
-    assert!(!checkbox.is_selected().await?, "not required by default");
-    checkbox.click().await?;
+    let checked = ui
+        .with_el("#require-mfa", |e| async move { e.is_selected().await })
+        .await?;
+    assert!(!checked, "not required by default");
+    ui.click("#require-mfa").await?;
     ui.click("main form[action='/settings'] button[type=submit]")
         .await?;
     let deadline = Instant::now() + WAIT;
