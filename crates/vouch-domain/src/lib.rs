@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod controls;
 pub mod criteria;
+pub mod readiness;
 pub mod role;
 pub mod scope;
 pub mod time_fmt;

@@ -92,8 +92,14 @@ impl Scope {
     }
 
     /// The criteria of the in-scope categories, in catalog order.
-    pub fn criteria<'a>(&'a self, catalog: &'a Catalog) -> impl Iterator<Item = &'a Criterion> + 'a {
-        catalog.criteria.iter().filter(move |c| self.includes(c.category))
+    pub fn criteria<'a>(
+        &'a self,
+        catalog: &'a Catalog,
+    ) -> impl Iterator<Item = &'a Criterion> + 'a {
+        catalog
+            .criteria
+            .iter()
+            .filter(move |c| self.includes(c.category))
     }
 
     /// Every problem at once, each naming its field.
@@ -105,7 +111,10 @@ impl Scope {
         match self.report_type {
             ReportType::Type1 => {
                 if self.as_of.is_none() {
-                    errors.push(FieldError::new("as_of", "a Type I report needs an as-of date"));
+                    errors.push(FieldError::new(
+                        "as_of",
+                        "a Type I report needs an as-of date",
+                    ));
                 }
             }
             ReportType::Type2 => match (self.period_start, self.period_end) {
@@ -113,14 +122,23 @@ impl Scope {
                     "period_end",
                     format!("the period ends ({e}) on or before it starts ({s})"),
                 )),
-                (Some(_), None) => errors.push(FieldError::new("period_end", "is required when the period has a start")),
-                (None, Some(_)) => errors.push(FieldError::new("period_start", "is required when the period has an end")),
+                (Some(_), None) => errors.push(FieldError::new(
+                    "period_end",
+                    "is required when the period has a start",
+                )),
+                (None, Some(_)) => errors.push(FieldError::new(
+                    "period_start",
+                    "is required when the period has an end",
+                )),
                 _ => {}
             },
         }
         for (i, s) in self.subservices.iter().enumerate() {
             if s.name.trim().is_empty() {
-                errors.push(FieldError::new(&format!("subservices[{i}].name"), "is required"));
+                errors.push(FieldError::new(
+                    &format!("subservices[{i}].name"),
+                    "is required",
+                ));
             }
             if s.method != "carved_out" && s.method != "inclusive" {
                 errors.push(FieldError::new(
@@ -131,10 +149,17 @@ impl Scope {
         }
         for (i, c) in self.components.iter().enumerate() {
             if c.name.trim().is_empty() {
-                errors.push(FieldError::new(&format!("components[{i}].name"), "is required"));
+                errors.push(FieldError::new(
+                    &format!("components[{i}].name"),
+                    "is required",
+                ));
             }
         }
-        if errors.is_empty() { Ok(()) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 }
 
@@ -150,7 +175,10 @@ mod tests {
         assert_eq!(s.criteria(catalog).count(), 33);
         s.categories = vec![Category::Availability, Category::Confidentiality];
         assert_eq!(s.criteria(catalog).count(), 38);
-        assert!(s.includes(Category::Security), "security is always in scope");
+        assert!(
+            s.includes(Category::Security),
+            "security is always in scope"
+        );
         assert!(!s.includes(Category::Privacy));
     }
 
@@ -167,7 +195,10 @@ mod tests {
         });
         let errs = s.validate().unwrap_err();
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, vec!["system_name", "period_end", "subservices[0].method"]);
+        assert_eq!(
+            fields,
+            vec!["system_name", "period_end", "subservices[0].method"]
+        );
 
         let mut t1 = Scope::initial("x");
         t1.report_type = ReportType::Type1;
@@ -188,6 +219,8 @@ mod serde_tests {
         assert_eq!(s.period_end.unwrap().to_string(), "2026-12-31");
         let back = serde_json::to_string(&s).unwrap();
         assert!(back.contains(r#""period_start":"2026-01-01""#), "{back}");
-        assert!(serde_json::from_str::<Scope>(r#"{"system_name":"x","report_type":"type3"}"#).is_err());
+        assert!(
+            serde_json::from_str::<Scope>(r#"{"system_name":"x","report_type":"type3"}"#).is_err()
+        );
     }
 }
