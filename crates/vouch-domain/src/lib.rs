@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod control;
 pub mod controls;
 pub mod criteria;
 pub mod readiness;
