@@ -10,6 +10,7 @@
 //! that is not in the audit log cannot be written through this interface.
 #![forbid(unsafe_code)]
 
+mod controls;
 mod error;
 mod records;
 mod store;

@@ -36,6 +36,11 @@ impl WriteTx {
         })
     }
 
+    /// The transaction's connection, for the other modules' statements.
+    pub(crate) fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+
     /// Appends an audit event in this transaction and returns it as stored.
     pub async fn append_event(
         &mut self,

@@ -39,7 +39,95 @@ conformance!(
     settings_upsert,
     recovery_codes_are_single_use,
     totp_steps_are_claimed_once,
+    controls_round_trip_with_their_criteria,
+    scope_document_upserts,
 );
+
+fn sample_control(id: &str) -> vouch_domain::control::Control {
+    use vouch_domain::controls::{Frequency, Nature};
+    vouch_domain::control::Control {
+        id: id.into(),
+        name: "Multi-factor authentication".into(),
+        description: "MFA is enforced for the IdP, \"cloud\" consoles, and source control.".into(),
+        domain: "Identity & access".into(),
+        owner_role: "it_admin".into(),
+        owner_id: None,
+        backup_owner_id: None,
+        frequencies: vec![Frequency::Continuous, Frequency::PerEvent],
+        nature: Nature::Automated,
+        evidence: vec!["MFA enforcement setting".into(), "coverage report".into()],
+        criteria: vec!["CC6.1".into(), "CC6.6".into()],
+        applicable: true,
+        na_justification: None,
+        source: "library".into(),
+        created_at: T0.into(),
+        updated_at: T0.into(),
+    }
+}
+
+async fn controls_round_trip_with_their_criteria(db: &TestDb) {
+    let s = &db.store;
+    add_user(s, "u1", "ada@example.com").await;
+    let mut c = sample_control("IAM-03");
+    let mut tx = s.begin().await.unwrap();
+    tx.insert_control(&c).await.unwrap();
+    tx.insert_control(&sample_control("IAM-04")).await.unwrap();
+    tx.append_event(event("control.adopt", "IAM-03"), T0)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(s.control("IAM-03").await.unwrap().unwrap(), c);
+    assert_eq!(s.list_controls().await.unwrap().len(), 2);
+
+    let mut tx = s.begin().await.unwrap();
+    let dup = tx
+        .insert_control(&sample_control("IAM-03"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(dup, StoreError::Conflict(ref m) if m.contains("IAM-03")),
+        "{dup}"
+    );
+    drop(tx);
+
+    c.owner_id = Some("u1".into());
+    c.criteria = vec!["CC6.2".into()];
+    c.applicable = false;
+    c.na_justification = Some("No office: fully remote company.".into());
+    let mut tx = s.begin().await.unwrap();
+    assert_eq!(
+        tx.control("IAM-03").await.unwrap().unwrap().criteria.len(),
+        2
+    );
+    tx.update_control(&c).await.unwrap();
+    tx.append_event(event("control.update", "IAM-03"), T0)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let got = s.control("IAM-03").await.unwrap().unwrap();
+    assert_eq!(got, c);
+    let mut ghost = sample_control("NOPE-01");
+    ghost.name = "x".into();
+    let mut tx = s.begin().await.unwrap();
+    assert!(matches!(
+        tx.update_control(&ghost).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn scope_document_upserts(db: &TestDb) {
+    let s = &db.store;
+    assert_eq!(s.scope_doc().await.unwrap(), None);
+    let mut tx = s.begin().await.unwrap();
+    tx.put_scope(r#"{"a":1}"#, T0).await.unwrap();
+    tx.put_scope(r#"{"a":2}"#, T0).await.unwrap();
+    assert_eq!(tx.scope_doc().await.unwrap().as_deref(), Some(r#"{"a":2}"#));
+    tx.append_event(event("scope.update", "scope"), T0)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(s.scope_doc().await.unwrap().as_deref(), Some(r#"{"a":2}"#));
+}
 
 async fn totp_steps_are_claimed_once(db: &TestDb) {
     let s = &db.store;
