@@ -19,6 +19,12 @@ pub enum Action {
     ManageOwnTokens,
     ViewAllTokens,
     RevokeAnyToken,
+    /// Read the control matrix, the scope and readiness.
+    ViewControls,
+    /// Adopt, create, edit, map, assign and import controls.
+    ManageControls,
+    /// Define the system under audit.
+    ManageScope,
 }
 
 /// How an action touches state: reading, changing one's own credentials, or changing the
@@ -31,7 +37,7 @@ pub enum Effect {
 }
 
 impl Action {
-    pub const ALL: [Action; 11] = [
+    pub const ALL: [Action; 14] = [
         Action::ViewDashboard,
         Action::ViewCriteria,
         Action::ViewUsers,
@@ -43,16 +49,20 @@ impl Action {
         Action::ManageOwnTokens,
         Action::ViewAllTokens,
         Action::RevokeAnyToken,
+        Action::ViewControls,
+        Action::ManageControls,
+        Action::ManageScope,
     ];
 
     pub fn effect(self) -> Effect {
         use Action::*;
         match self {
-            ViewDashboard | ViewCriteria | ViewUsers | ViewRoles | ViewAuditLog | ViewAllTokens => {
-                Effect::Read
-            }
+            ViewDashboard | ViewCriteria | ViewUsers | ViewRoles | ViewAuditLog | ViewAllTokens
+            | ViewControls => Effect::Read,
             ManageOwnAccount | ManageOwnTokens => Effect::SelfService,
-            ManageUsers | ManageSettings | RevokeAnyToken => Effect::Write,
+            ManageUsers | ManageSettings | RevokeAnyToken | ManageControls | ManageScope => {
+                Effect::Write
+            }
         }
     }
 
@@ -70,6 +80,9 @@ impl Action {
             ManageOwnTokens => "manage their own API tokens",
             ViewAllTokens => "view everyone's API tokens",
             RevokeAnyToken => "revoke other people's API tokens",
+            ViewControls => "view controls, scope and readiness",
+            ManageControls => "adopt, edit, assign and import controls",
+            ManageScope => "define the system in scope",
         }
     }
 }
@@ -78,18 +91,23 @@ impl Action {
 /// control owner, employee, auditor.
 pub fn permits(role: Role, action: Action) -> bool {
     use Action::*;
+    #[rustfmt::skip]
     let [admin, lead, owner, employee, auditor] = match action {
-        ViewDashboard => [true, true, true, true, true],
-        ViewCriteria => [true, true, true, true, true],
-        ViewUsers => [true, true, false, false, true],
-        ManageUsers => [true, false, false, false, false],
-        ViewRoles => [true, true, true, true, true],
-        ViewAuditLog => [true, true, false, false, true],
-        ManageSettings => [true, false, false, false, false],
-        ManageOwnAccount => [true, true, true, true, true],
-        ManageOwnTokens => [true, true, true, false, true],
-        ViewAllTokens => [true, false, false, false, true],
-        RevokeAnyToken => [true, false, false, false, false],
+        //                  admin  lead   owner  employee auditor
+        ViewDashboard    => [true, true,  true,  true,  true ],
+        ViewCriteria     => [true, true,  true,  true,  true ],
+        ViewUsers        => [true, true,  false, false, true ],
+        ManageUsers      => [true, false, false, false, false],
+        ViewRoles        => [true, true,  true,  true,  true ],
+        ViewAuditLog     => [true, true,  false, false, true ],
+        ManageSettings   => [true, false, false, false, false],
+        ManageOwnAccount => [true, true,  true,  true,  true ],
+        ManageOwnTokens  => [true, true,  true,  false, true ],
+        ViewAllTokens    => [true, false, false, false, true ],
+        RevokeAnyToken   => [true, false, false, false, false],
+        ViewControls     => [true, true,  true,  false, true ],
+        ManageControls   => [true, true,  false, false, false],
+        ManageScope      => [true, true,  false, false, false],
     };
     match role {
         Role::Admin => admin,

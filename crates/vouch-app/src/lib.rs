@@ -11,6 +11,7 @@ pub mod actor;
 pub mod auth;
 pub mod authz;
 pub mod clock;
+pub mod controls;
 pub mod error;
 mod limiter;
 pub mod settings;

@@ -1,0 +1,575 @@
+//! The control matrix and the system in scope: adopt the library, write and edit controls,
+//! map them to criteria, assign owners, mark them not applicable (with a reason), and judge
+//! readiness from what exists.
+use crate::{Action, Actor, App, AppError};
+use serde::{Deserialize, Serialize};
+use vouch_domain::control::{Control, ControlInput, SOURCE_CUSTOM, SOURCE_LIBRARY};
+use vouch_domain::controls::{Frequency, Nature};
+use vouch_domain::readiness::{self, ControlFacts, ControlStatus, Readiness};
+use vouch_domain::scope::Scope;
+use vouch_domain::validate::FieldError;
+
+/// A change to a control; absent fields stay as they are.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ControlPatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub domain: Option<String>,
+    pub owner_role: Option<String>,
+    pub frequencies: Option<Vec<Frequency>>,
+    pub nature: Option<Nature>,
+    pub evidence: Option<Vec<String>>,
+    pub criteria: Option<Vec<String>>,
+}
+
+/// Who owns a control. `None` clears.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ownership {
+    pub owner_id: Option<String>,
+    pub backup_owner_id: Option<String>,
+}
+
+/// Whether a control applies; a control that does not apply needs a written reason.
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Applicability {
+    pub applicable: bool,
+    #[serde(default)]
+    pub justification: Option<String>,
+}
+
+/// A control with its computed status, as lists and pages show it.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ControlView {
+    #[serde(flatten)]
+    pub control: Control,
+    pub status: ControlStatus,
+    pub owner_email: Option<String>,
+    pub backup_owner_email: Option<String>,
+}
+
+const SCOPE_ID: &str = "scope";
+
+fn snapshot(c: &Control) -> serde_json::Value {
+    serde_json::to_value(c).unwrap_or_default()
+}
+
+/// The facts readiness is computed from. Evidence and tests join in with their capabilities.
+pub(crate) fn facts(c: &Control) -> ControlFacts {
+    ControlFacts {
+        id: c.id.clone(),
+        name: c.name.clone(),
+        applicable: c.applicable,
+        has_owner: c.owner_id.is_some(),
+        has_description: !c.description.trim().is_empty(),
+        criteria: c.criteria.clone(),
+        evidence_count: 0,
+        test_count: 0,
+    }
+}
+
+impl App {
+    // ---- scope ----
+
+    /// The system in scope; a fresh deployment starts with security only, Type II.
+    pub async fn scope(&self, actor: &Actor) -> Result<Scope, AppError> {
+        self.authorize(actor, Action::ViewControls)?;
+        self.load_scope().await
+    }
+
+    pub(crate) async fn load_scope(&self) -> Result<Scope, AppError> {
+        match self.store.scope_doc().await? {
+            Some(doc) => serde_json::from_str(&doc)
+                .map_err(|e| AppError::Conflict(format!("the stored scope cannot be read: {e}"))),
+            None => Ok(Scope::initial("Our system")),
+        }
+    }
+
+    pub async fn set_scope(&self, actor: &Actor, scope: Scope) -> Result<Scope, AppError> {
+        self.authorize(actor, Action::ManageScope)?;
+        scope.validate().map_err(AppError::Validation)?;
+        let (mut tx, now) = self.write().await?;
+        let before = tx
+            .scope_doc()
+            .await?
+            .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok());
+        let doc = serde_json::to_string(&scope).expect("a scope serialises");
+        tx.put_scope(&doc, &now).await?;
+        tx.append_event(
+            Self::event(
+                actor,
+                "scope.update",
+                "scope",
+                SCOPE_ID,
+                before,
+                serde_json::from_str(&doc).ok(),
+            ),
+            &now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(scope)
+    }
+
+    // ---- controls ----
+
+    async fn views(&self, controls: Vec<Control>) -> Result<Vec<ControlView>, AppError> {
+        let users = self.store.list_users().await?;
+        let email = |id: &Option<String>| {
+            id.as_ref()
+                .and_then(|id| users.iter().find(|u| &u.id == id))
+                .map(|u| u.email.clone())
+        };
+        Ok(controls
+            .into_iter()
+            .map(|c| ControlView {
+                status: readiness::control_status(&facts(&c)),
+                owner_email: email(&c.owner_id),
+                backup_owner_email: email(&c.backup_owner_id),
+                control: c,
+            })
+            .collect())
+    }
+
+    pub async fn list_controls(&self, actor: &Actor) -> Result<Vec<ControlView>, AppError> {
+        self.authorize(actor, Action::ViewControls)?;
+        let all = self.store.list_controls().await?;
+        self.views(all).await
+    }
+
+    pub async fn get_control(&self, actor: &Actor, id: &str) -> Result<ControlView, AppError> {
+        self.authorize(actor, Action::ViewControls)?;
+        let c = self
+            .store
+            .control(&id.trim().to_uppercase())
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("control {id}")))?;
+        Ok(self.views(vec![c]).await?.remove(0))
+    }
+
+    /// Adopts library controls (all of them, or the given ids) that are not yet adopted;
+    /// returns the ids added. One audit event per control.
+    pub async fn adopt_library(
+        &self,
+        actor: &Actor,
+        ids: Option<Vec<String>>,
+    ) -> Result<Vec<String>, AppError> {
+        self.authorize(actor, Action::ManageControls)?;
+        let lib = vouch_domain::controls::soc2_starter();
+        let wanted: Vec<_> = match &ids {
+            None => lib.controls.iter().collect(),
+            Some(ids) => {
+                let mut out = Vec::new();
+                let mut errors = Vec::new();
+                for id in ids {
+                    match lib.get(id.trim()) {
+                        Some(c) => out.push(c),
+                        None => errors.push(FieldError::new(
+                            "ids",
+                            format!("'{id}' is not in the control library"),
+                        )),
+                    }
+                }
+                if !errors.is_empty() {
+                    return Err(AppError::Validation(errors));
+                }
+                out
+            }
+        };
+        let (mut tx, now) = self.write().await?;
+        let mut added = Vec::new();
+        for lc in wanted {
+            if tx.control(&lc.id).await?.is_some() {
+                continue;
+            }
+            let input = ControlInput::from_library(lc)
+                .validate(vouch_domain::criteria::soc2())
+                .map_err(AppError::Validation)?;
+            let c = new_control(input, SOURCE_LIBRARY, &now);
+            tx.insert_control(&c).await?;
+            tx.append_event(
+                Self::event(
+                    actor,
+                    "control.adopt",
+                    "control",
+                    &c.id,
+                    None,
+                    Some(snapshot(&c)),
+                ),
+                &now,
+            )
+            .await?;
+            added.push(c.id);
+        }
+        if added.is_empty() {
+            return Ok(added);
+        }
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    /// Adds a control the organisation wrote itself.
+    pub async fn create_control(
+        &self,
+        actor: &Actor,
+        input: ControlInput,
+    ) -> Result<ControlView, AppError> {
+        self.authorize(actor, Action::ManageControls)?;
+        let input = input
+            .validate(vouch_domain::criteria::soc2())
+            .map_err(AppError::Validation)?;
+        let (mut tx, now) = self.write().await?;
+        if tx.control(&input.id).await?.is_some() {
+            return Err(AppError::field(
+                "id",
+                format!("control {} already exists", input.id),
+            ));
+        }
+        let c = new_control(input, SOURCE_CUSTOM, &now);
+        tx.insert_control(&c).await?;
+        tx.append_event(
+            Self::event(
+                actor,
+                "control.create",
+                "control",
+                &c.id,
+                None,
+                Some(snapshot(&c)),
+            ),
+            &now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(self.views(vec![c]).await?.remove(0))
+    }
+
+    /// Edits a control's definition or its criteria.
+    pub async fn update_control(
+        &self,
+        actor: &Actor,
+        id: &str,
+        patch: ControlPatch,
+    ) -> Result<ControlView, AppError> {
+        self.authorize(actor, Action::ManageControls)?;
+        self.change_control(actor, id, "control.update", |c| {
+            let input = ControlInput {
+                id: c.id.clone(),
+                name: patch.name.clone().unwrap_or_else(|| c.name.clone()),
+                description: patch
+                    .description
+                    .clone()
+                    .unwrap_or_else(|| c.description.clone()),
+                domain: patch.domain.clone().unwrap_or_else(|| c.domain.clone()),
+                owner_role: patch
+                    .owner_role
+                    .clone()
+                    .unwrap_or_else(|| c.owner_role.clone()),
+                frequencies: patch
+                    .frequencies
+                    .clone()
+                    .unwrap_or_else(|| c.frequencies.clone()),
+                nature: patch.nature.unwrap_or(c.nature),
+                evidence: patch.evidence.clone().unwrap_or_else(|| c.evidence.clone()),
+                criteria: patch.criteria.clone().unwrap_or_else(|| c.criteria.clone()),
+            };
+            let v = input
+                .validate(vouch_domain::criteria::soc2())
+                .map_err(AppError::Validation)?;
+            c.name = v.name;
+            c.description = v.description;
+            c.domain = v.domain;
+            c.owner_role = v.owner_role;
+            c.frequencies = v.frequencies;
+            c.nature = v.nature;
+            c.evidence = v.evidence;
+            c.criteria = v.criteria;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Maps a control to one more criterion.
+    pub async fn map_criterion(
+        &self,
+        actor: &Actor,
+        id: &str,
+        criterion: &str,
+    ) -> Result<ControlView, AppError> {
+        self.authorize(actor, Action::ManageControls)?;
+        let cr = vouch_domain::criteria::soc2()
+            .get(criterion.trim())
+            .ok_or_else(|| {
+                AppError::field(
+                    "criterion",
+                    format!("'{criterion}' is not a SOC 2 criterion id"),
+                )
+            })?
+            .id
+            .clone();
+        self.change_control(actor, id, "control.map", move |c| {
+            if !c.criteria.contains(&cr) {
+                c.criteria.push(cr.clone());
+                c.criteria.sort();
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn unmap_criterion(
+        &self,
+        actor: &Actor,
+        id: &str,
+        criterion: &str,
+    ) -> Result<ControlView, AppError> {
+        self.authorize(actor, Action::ManageControls)?;
+        let cr = criterion.trim().to_uppercase();
+        self.change_control(actor, id, "control.unmap", move |c| {
+            let before = c.criteria.len();
+            c.criteria.retain(|x| x.to_uppercase() != cr);
+            if c.criteria.len() == before {
+                return Err(AppError::field(
+                    "criterion",
+                    format!("{} is not mapped to {cr}", c.id),
+                ));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Assigns the owner and backup (active people), or clears them.
+    pub async fn assign_control(
+        &self,
+        actor: &Actor,
+        id: &str,
+        o: Ownership,
+    ) -> Result<ControlView, AppError> {
+        self.authorize(actor, Action::ManageControls)?;
+        let mut errors = Vec::new();
+        for (field, uid) in [
+            ("owner_id", &o.owner_id),
+            ("backup_owner_id", &o.backup_owner_id),
+        ] {
+            if let Some(uid) = uid {
+                match self.store.user_by_id(uid).await? {
+                    Some(u) if u.status == "active" => {}
+                    Some(u) => {
+                        errors.push(FieldError::new(field, format!("{} is disabled", u.email)))
+                    }
+                    None => errors.push(FieldError::new(field, format!("there is no user {uid}"))),
+                }
+            }
+        }
+        if o.owner_id.is_some() && o.owner_id == o.backup_owner_id {
+            errors.push(FieldError::new(
+                "backup_owner_id",
+                "the backup must be someone other than the owner",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        self.change_control(actor, id, "control.assign", move |c| {
+            c.owner_id = o.owner_id.clone();
+            c.backup_owner_id = o.backup_owner_id.clone();
+            Ok(())
+        })
+        .await
+    }
+
+    /// Marks a control applicable again, or not applicable with a written justification.
+    pub async fn set_applicability(
+        &self,
+        actor: &Actor,
+        id: &str,
+        a: Applicability,
+    ) -> Result<ControlView, AppError> {
+        self.authorize(actor, Action::ManageControls)?;
+        let justification = a
+            .justification
+            .as_deref()
+            .map(str::trim)
+            .filter(|j| !j.is_empty())
+            .map(str::to_string);
+        if !a.applicable
+            && justification
+                .as_ref()
+                .is_none_or(|j| j.chars().count() < 10)
+        {
+            return Err(AppError::field(
+                "justification",
+                "say why the control does not apply (at least 10 characters); auditors read it",
+            ));
+        }
+        self.change_control(actor, id, "control.applicability", move |c| {
+            c.applicable = a.applicable;
+            c.na_justification = if a.applicable {
+                None
+            } else {
+                justification.clone()
+            };
+            Ok(())
+        })
+        .await
+    }
+
+    /// Reads a control in a write, applies `f`, writes it back with one audit event.
+    async fn change_control(
+        &self,
+        actor: &Actor,
+        id: &str,
+        action: &str,
+        f: impl FnOnce(&mut Control) -> Result<(), AppError>,
+    ) -> Result<ControlView, AppError> {
+        let id = id.trim().to_uppercase();
+        let (mut tx, now) = self.write().await?;
+        let before = tx
+            .control(&id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("control {id}")))?;
+        let mut c = before.clone();
+        f(&mut c)?;
+        if c == before {
+            return Ok(self.views(vec![c]).await?.remove(0));
+        }
+        c.updated_at = now.clone();
+        tx.update_control(&c).await?;
+        tx.append_event(
+            Self::event(
+                actor,
+                action,
+                "control",
+                &id,
+                Some(snapshot(&before)),
+                Some(snapshot(&c)),
+            ),
+            &now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(self.views(vec![c]).await?.remove(0))
+    }
+
+    // ---- readiness ----
+
+    pub async fn readiness(&self, actor: &Actor) -> Result<Readiness, AppError> {
+        self.authorize(actor, Action::ViewControls)?;
+        let scope = self.load_scope().await?;
+        let controls = self.store.list_controls().await?;
+        let facts: Vec<ControlFacts> = controls.iter().map(facts).collect();
+        Ok(readiness::compute(
+            &scope,
+            vouch_domain::criteria::soc2(),
+            &facts,
+        ))
+    }
+}
+
+fn new_control(v: ControlInput, source: &str, now: &str) -> Control {
+    Control {
+        id: v.id,
+        name: v.name,
+        description: v.description,
+        domain: v.domain,
+        owner_role: v.owner_role,
+        owner_id: None,
+        backup_owner_id: None,
+        frequencies: v.frequencies,
+        nature: v.nature,
+        evidence: v.evidence,
+        criteria: v.criteria,
+        applicable: true,
+        na_justification: None,
+        source: source.into(),
+        created_at: now.into(),
+        updated_at: now.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    async fn app() -> (App, vouch_store::testing::TestDb) {
+        let db = vouch_store::testing::TestDb::new(vouch_store::Backend::Sqlite)
+            .await
+            .unwrap();
+        let app = App::new(
+            db.store.clone(),
+            Arc::new(crate::SystemClock),
+            crate::AppConfig::default(),
+        );
+        (app, db)
+    }
+
+    fn as_role(role: vouch_domain::Role) -> Actor {
+        Actor {
+            role,
+            ..Actor::cli()
+        }
+    }
+
+    #[tokio::test]
+    async fn adopting_the_library_covers_every_criterion_once() {
+        let (app, db) = app().await;
+        let lead = as_role(vouch_domain::Role::ComplianceLead);
+        let added = app.adopt_library(&lead, None).await.unwrap();
+        assert!(added.len() >= 100);
+        assert!(
+            app.adopt_library(&lead, None).await.unwrap().is_empty(),
+            "adopting twice adds nothing"
+        );
+        let mut scope = app.scope(&lead).await.unwrap();
+        scope.categories = vouch_domain::Category::ALL.to_vec();
+        app.set_scope(&lead, scope).await.unwrap();
+        let r = app.readiness(&lead).await.unwrap();
+        assert_eq!(r.criteria.len(), 61);
+        assert!(r.criteria.iter().all(|c| c.covered));
+        assert_eq!(r.overall_pct, 0, "nothing proves any control yet");
+        assert_eq!(
+            app.verify_audit_log(&lead).await.unwrap(),
+            Ok(added.len() as i64 + 1)
+        );
+        db.cleanup().await;
+    }
+
+    #[tokio::test]
+    async fn not_applicable_needs_a_reason_and_auditors_change_nothing() {
+        let (app, db) = app().await;
+        let lead = as_role(vouch_domain::Role::ComplianceLead);
+        app.adopt_library(&lead, Some(vec!["PHY-01".into()]))
+            .await
+            .unwrap();
+        let no_reason = Applicability {
+            applicable: false,
+            justification: Some(" ".into()),
+        };
+        assert!(matches!(
+            app.set_applicability(&lead, "PHY-01", no_reason).await,
+            Err(AppError::Validation(_))
+        ));
+        let ok = Applicability {
+            applicable: false,
+            justification: Some("Fully remote; no offices or data centres.".into()),
+        };
+        let v = app.set_applicability(&lead, "phy-01", ok).await.unwrap();
+        assert_eq!(v.status, ControlStatus::NotApplicable);
+        let auditor = as_role(vouch_domain::Role::Auditor);
+        let before = app.verify_audit_log(&lead).await.unwrap();
+        assert!(matches!(
+            app.update_control(&auditor, "PHY-01", ControlPatch::default())
+                .await,
+            Err(AppError::Forbidden { .. })
+        ));
+        assert!(matches!(
+            app.adopt_library(&auditor, None).await,
+            Err(AppError::Forbidden { .. })
+        ));
+        assert_eq!(app.verify_audit_log(&lead).await.unwrap(), before);
+        db.cleanup().await;
+    }
+}
