@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod control;
+pub mod control_io;
 pub mod controls;
 pub mod criteria;
 pub mod readiness;

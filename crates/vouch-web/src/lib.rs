@@ -7,6 +7,8 @@
 #![forbid(unsafe_code)]
 
 mod api;
+mod control_api;
+mod control_pages;
 mod error;
 mod extract;
 mod metrics;
@@ -34,6 +36,7 @@ pub fn router(app: App, config: WebConfig, sso: Option<Arc<vouch_sso::OidcClient
     let state = state::AppState::new(app, config, sso);
     Router::new()
         .merge(pages::routes())
+        .merge(control_pages::routes())
         .merge(sso::routes())
         .nest("/api/v1", api::routes())
         .route("/api/openapi.json", axum::routing::get(api::openapi_json))
@@ -59,7 +62,7 @@ pub fn router(app: App, config: WebConfig, sso: Option<Arc<vouch_sso::OidcClient
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(
-                "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; form-action 'self'; frame-ancestors 'none'",
             ),
         ))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))

@@ -442,7 +442,25 @@ async fn criterion(
         .iter()
         .filter(|x| x.group == c.group)
         .collect();
+    let controls: Vec<Value> = if permits(s.actor.role, Action::ViewControls) {
+        st.app
+            .list_controls(&s.actor)
+            .await?
+            .into_iter()
+            .filter(|v| v.control.criteria.iter().any(|x| *x == c.id))
+            .map(|v| {
+                context! {
+                    id => v.control.id, name => v.control.name, owner => v.owner_email,
+                    status_label => v.status.label(), badge => crate::control_pages::status_badge(v.status),
+                }
+            })
+            .collect()
+    } else {
+        vec![]
+    };
     let ctx = context! {
+        controls => controls,
+        can_view_controls => permits(s.actor.role, Action::ViewControls),
         c => c,
         category_label => c.category.label(),
         prev => idx.checked_sub(1).map(|i| catalog.criteria[i].id.clone()),

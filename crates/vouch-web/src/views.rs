@@ -31,6 +31,12 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "mfa_enrol.html",
     "recovery_codes.html",
     "settings.html",
+    "_control_fields.html",
+    "controls.html",
+    "control.html",
+    "control_new.html",
+    "scope.html",
+    "readiness.html",
 ];
 
 const STYLESHEET: &str = include_str!("../assets/app.css");

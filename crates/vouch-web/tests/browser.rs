@@ -5,11 +5,13 @@
 //! `SKIPPED: …` and passes, except under `CI=true`, where it fails.
 //!
 //! Screenshots of the main pages land in `target/screenshots/*.png` for people to look at.
+#![cfg(unix)]
 use fantoccini::elements::Element;
 use fantoccini::error::CmdError;
 use fantoccini::wd::TimeoutConfiguration;
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::net::{SocketAddr, TcpListener as StdListener};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -37,15 +39,22 @@ type TestResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 // ---------- harness ----------
 
-/// chromedriver, killed (and reaped) when dropped, whatever happened.
+/// chromedriver in a process group of its own; dropping it kills the group (chromedriver
+/// and any browser it started) and reaps chromedriver, whatever happened.
 struct Driver {
     child: Child,
     port: u16,
-    _profile: tempfile::TempDir,
+    profile: tempfile::TempDir,
 }
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // The group id is chromedriver's pid (see `process_group(0)`).
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -58,7 +67,8 @@ fn free_port() -> u16 {
         .expect("no free loopback port")
 }
 
-/// `None` (after saying so) when the browser is not installed and this is not CI.
+/// False (after saying so) when the browser is not installed and this is not CI; a panic
+/// when it is not installed under `CI=true`.
 fn browser_available() -> bool {
     let missing: Vec<&str> = [CHROMEDRIVER, CHROMIUM]
         .into_iter()
@@ -81,6 +91,7 @@ async fn start_chromedriver() -> Driver {
     let port = free_port();
     let child = Command::new(CHROMEDRIVER)
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -89,7 +100,7 @@ async fn start_chromedriver() -> Driver {
     let driver = Driver {
         child,
         port,
-        _profile: tempfile::tempdir().expect("profile dir"),
+        profile: tempfile::tempdir().expect("profile dir"),
     };
     // Wait until it answers its status endpoint.
     let http = reqwest::Client::builder()
@@ -326,6 +337,27 @@ impl Ui {
         self.with_el(css, |e| async move { e.click().await }).await
     }
 
+    /// The dashboard's two-factor coverage bar, in percent.
+    async fn coverage(&self) -> TestResult<String> {
+        let v = self
+            .with_el("main progress.progress", |e| async move {
+                e.attr("value").await
+            })
+            .await?;
+        Ok(v.unwrap_or_default())
+    }
+
+    /// Clicks the element among `css` whose text is exactly `text`.
+    async fn click_link_text(&self, css: &str, text: &str) -> TestResult {
+        for e in self.c.find_all(Locator::Css(css)).await? {
+            if e.text().await?.trim() == text {
+                e.click().await?;
+                return Ok(());
+            }
+        }
+        Err(format!("no `{css}` reads {text:?}").into())
+    }
+
     async fn count(&self, css: &str) -> TestResult<usize> {
         Ok(self.c.find_all(Locator::Css(css)).await?.len())
     }
@@ -482,21 +514,12 @@ async fn an_administrator_works_through_the_ui_in_a_real_browser() {
     let client = tokio::time::timeout(
         Duration::from_secs(30),
         ClientBuilder::native()
-            .capabilities(capabilities(driver._profile.path()))
+            .capabilities(capabilities(driver.profile.path()))
             .connect(&webdriver),
     )
     .await
     .expect("chromedriver did not start a browser session within 30 s")
     .expect("start a browser session");
-    client
-        .update_timeouts(TimeoutConfiguration::new(
-            Some(WAIT),
-            Some(Duration::from_secs(15)),
-            Some(Duration::ZERO),
-        ))
-        .await
-        .expect("set WebDriver timeouts");
-
     let ui = Ui {
         c: client.clone(),
         base: server.base.clone(),
@@ -524,6 +547,13 @@ async fn an_administrator_works_through_the_ui_in_a_real_browser() {
 }
 
 async fn scenario(ui: Ui) -> TestResult {
+    ui.c.update_timeouts(TimeoutConfiguration::new(
+        Some(WAIT),
+        Some(Duration::from_secs(15)),
+        Some(Duration::ZERO),
+    ))
+    .await?;
+
     // 1. Sign in through the form; a wrong password is refused first.
     ui.goto("/").await?;
     ui.wait_path("/login").await?;
@@ -611,7 +641,9 @@ async fn scenario(ui: Ui) -> TestResult {
 
     // Sign out with the sidebar button, sign in again: now a code is asked for.
     let sign_out = ".sidebar-footer form[action='/logout'] button";
-    let label = ui.with_el(sign_out, |e| async move { e.text().await }).await?;
+    let label = ui
+        .with_el(sign_out, |e| async move { e.text().await })
+        .await?;
     assert_eq!(label.trim(), "Sign out");
     ui.click(sign_out).await?;
     ui.wait_path("/login").await?;
@@ -635,7 +667,7 @@ async fn scenario(ui: Ui) -> TestResult {
     ui.screenshot("mfa-code").await?;
     // The code used to enrol was spent there: each code works once.
     ui.fill("#code", &used_code).await?;
-    ui.click("main form button[type=submit]").await?;
+    ui.click("#verify-code").await?;
     ui.text_where(
         "main .flash.flash-error",
         "a refusal of the spent code",
@@ -655,11 +687,12 @@ async fn scenario(ui: Ui) -> TestResult {
     }
     let (fresh, _) = current_code(&secret);
     ui.fill("#code", &fresh).await?;
-    ui.click("main form button[type=submit]").await?;
+    ui.click("#verify-code").await?;
     ui.heading("Dashboard").await?;
     ui.wait_path("/").await?;
     ui.check_layout("the dashboard").await?;
     ui.screenshot("dashboard").await?;
+    assert_eq!(ui.coverage().await?, "100", "the only user has two-factor");
 
     // 3. Create a user.
     ui.goto("/users").await?;
@@ -706,6 +739,21 @@ async fn scenario(ui: Ui) -> TestResult {
     );
     ui.check_layout("the users page").await?;
     ui.screenshot("users").await?;
+
+    // The person's page: details and their history.
+    ui.click_link_text("#users-table a", "Grace Hopper").await?;
+    ui.heading("Grace Hopper").await?;
+    let history = ui
+        .text_where("#user-history", "the history", |t| {
+            t.contains("user.create")
+        })
+        .await?;
+    assert!(
+        history.contains("control_owner"),
+        "history shows what was set: {history:?}"
+    );
+    ui.check_layout("a user's page").await?;
+    ui.screenshot("user").await?;
 
     // 4. The audit log.
     ui.goto("/audit-log").await?;
@@ -894,6 +942,11 @@ async fn scenario(ui: Ui) -> TestResult {
         t.contains("required for everyone")
     })
     .await?;
+    assert_eq!(
+        ui.coverage().await?,
+        "50",
+        "one of two active users has two-factor"
+    );
 
     ui.goto("/account").await?;
     ui.text_where("#mfa-status", "Enrolled", |t| t.trim() == "Enrolled")
@@ -927,5 +980,11 @@ async fn scenario(ui: Ui) -> TestResult {
         "/criteria",
         "a session that must enrol cannot reach other pages"
     );
+    // …but can back out.
+    ui.goto("/account/mfa").await?;
+    ui.click("#cancel-sign-in").await?;
+    ui.wait_path("/login").await?;
+    ui.goto("/").await?;
+    ui.wait_path("/login").await?;
     Ok(())
 }

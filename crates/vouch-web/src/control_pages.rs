@@ -1,0 +1,843 @@
+//! UI pages for the control matrix, the scope editor and the readiness view.
+use crate::error::PageError;
+use crate::extract::{UiForm, UiUser, check_csrf};
+use crate::state::AppState;
+use crate::views::{flash, page, views};
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use minijinja::{Value, context};
+use serde::Deserialize;
+use vouch_app::auth::Session;
+use vouch_app::authz::{Action, permits};
+use vouch_app::controls::{Applicability, ControlPatch, Ownership};
+use vouch_app::{AppError, AuditFilter};
+use vouch_domain::Category;
+use vouch_domain::control::ControlInput;
+use vouch_domain::controls::{Frequency, Nature};
+use vouch_domain::readiness::{ControlStatus, Gap};
+use vouch_domain::scope::{Component, ReportType, Scope, Subservice};
+
+type PageResult = Result<Response, PageError>;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/controls", get(controls))
+        .route("/controls/adopt", post(adopt))
+        .route("/controls/new", get(new_form).post(create))
+        .route("/controls/{id}", get(control).post(update))
+        .route("/controls/{id}/owner", post(assign))
+        .route("/controls/{id}/applicability", post(applicability))
+        .route("/controls/{id}/criteria", post(map))
+        .route("/controls/{id}/criteria/{criterion}/remove", post(unmap))
+        .route("/scope", get(scope).post(save_scope))
+        .route("/readiness", get(readiness))
+}
+
+fn form_errors(e: AppError) -> Result<Value, PageError> {
+    match e {
+        AppError::Validation(list) => {
+            let map: std::collections::BTreeMap<String, String> =
+                list.into_iter().map(|f| (f.field, f.message)).collect();
+            Ok(Value::from_serialize(&map))
+        }
+        other => Err(other.into()),
+    }
+}
+
+pub(crate) fn status_badge(s: ControlStatus) -> &'static str {
+    match s {
+        ControlStatus::Ready => "green",
+        ControlStatus::NoProof => "amber",
+        ControlStatus::Incomplete => "red",
+        ControlStatus::NotApplicable => "grey",
+    }
+}
+
+fn frequencies_ctx() -> Vec<Value> {
+    Frequency::ALL
+        .iter()
+        .map(|f| context! { id => f.as_str(), label => f.label() })
+        .collect()
+}
+
+fn natures_ctx() -> Vec<Value> {
+    Nature::ALL
+        .iter()
+        .map(|n| context! { id => n.as_str(), label => n.label() })
+        .collect()
+}
+
+#[derive(Deserialize, Default)]
+struct ControlsQuery {
+    q: Option<String>,
+    status: Option<String>,
+    domain: Option<String>,
+}
+
+async fn controls_page(
+    st: &AppState,
+    s: &Session,
+    q: ControlsQuery,
+    extra: Value,
+    status: StatusCode,
+) -> PageResult {
+    let all = st.app.list_controls(&s.actor).await?;
+    let total = all.len();
+    let mut domains: Vec<String> = all.iter().map(|c| c.control.domain.clone()).collect();
+    domains.sort();
+    domains.dedup();
+    let counts = |k: ControlStatus| all.iter().filter(|c| c.status == k).count();
+    let summary = context! {
+        ready => counts(ControlStatus::Ready),
+        no_proof => counts(ControlStatus::NoProof),
+        incomplete => counts(ControlStatus::Incomplete),
+        not_applicable => counts(ControlStatus::NotApplicable),
+    };
+    let needle = q.q.as_deref().unwrap_or("").trim().to_lowercase();
+    let rows: Vec<Value> = all
+        .into_iter()
+        .filter(|c| q.status.as_deref().is_none_or(|s| s.is_empty() || serde_json::to_value(c.status).ok().and_then(|v| v.as_str().map(|x| x == s)).unwrap_or(false)))
+        .filter(|c| q.domain.as_deref().is_none_or(|d| d.is_empty() || c.control.domain == d))
+        .filter(|c| {
+            needle.is_empty()
+                || c.control.id.to_lowercase().contains(&needle)
+                || c.control.name.to_lowercase().contains(&needle)
+                || c.control.criteria.iter().any(|x| x.to_lowercase() == needle)
+        })
+        .map(|c| {
+            context! {
+                c => c.control,
+                owner => c.owner_email,
+                status => c.status,
+                status_label => c.status.label(),
+                badge => status_badge(c.status),
+                frequencies => c.control.frequencies.iter().map(|f| f.label()).collect::<Vec<_>>().join(", "),
+            }
+        })
+        .collect();
+    let lib = vouch_domain::controls::soc2_starter();
+    let ctx = context! {
+        controls => rows,
+        total => total,
+        library_total => lib.controls.len(),
+        summary => summary,
+        domains => domains,
+        q => context! { q => q.q, status => q.status, domain => q.domain },
+        can_manage => permits(s.actor.role, Action::ManageControls),
+        ..minijinja::value::merge_maps([extra, page(s, "Controls", "/controls")]),
+    };
+    Ok((status, views().render("controls.html", ctx)).into_response())
+}
+
+async fn controls(
+    State(st): State<AppState>,
+    UiUser(s): UiUser,
+    Query(q): Query<ControlsQuery>,
+) -> PageResult {
+    controls_page(&st, &s, q, context! {}, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+}
+
+async fn adopt(
+    State(st): State<AppState>,
+    UiUser(s): UiUser,
+    UiForm(f): UiForm<CsrfOnly>,
+) -> PageResult {
+    check_csrf(&s, &f.csrf)?;
+    let added = st.app.adopt_library(&s.actor, None).await?;
+    let msg = if added.is_empty() {
+        "Every library control is already adopted.".to_string()
+    } else {
+        format!(
+            "Adopted {} controls from the library. Assign an owner to each next.",
+            added.len()
+        )
+    };
+    controls_page(
+        &st,
+        &s,
+        ControlsQuery::default(),
+        context! { flash => flash("ok", msg) },
+        StatusCode::OK,
+    )
+    .await
+}
+
+fn input_form_ctx(i: Option<&ControlInputForm>) -> Value {
+    match i {
+        Some(f) => context! {
+            id => f.id, name => f.name, description => f.description, domain => f.domain,
+            frequencies => f.frequency_list(), nature => f.nature, evidence => f.evidence, criteria => f.criteria,
+        },
+        None => context! { frequencies => Vec::<String>::new(), nature => "manual" },
+    }
+}
+
+async fn new_form(State(st): State<AppState>, UiUser(s): UiUser) -> PageResult {
+    st.app.authorize(&s.actor, Action::ManageControls)?;
+    let ctx = context! {
+        form => input_form_ctx(None),
+        frequencies => frequencies_ctx(),
+        natures => natures_ctx(),
+        ..page(&s, "New control", "/controls"),
+    };
+    Ok(views().render("control_new.html", ctx))
+}
+
+/// The control form: lists arrive as text (one evidence item per line; criteria separated by
+/// commas or spaces) and frequencies as repeated checkboxes.
+#[derive(Deserialize, Default)]
+struct ControlInputForm {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    domain: String,
+    #[serde(default)]
+    frequency: Vec<String>,
+    #[serde(default)]
+    nature: String,
+    #[serde(default)]
+    evidence: String,
+    #[serde(default)]
+    criteria: String,
+}
+
+impl ControlInputForm {
+    fn frequency_list(&self) -> Vec<String> {
+        self.frequency.clone()
+    }
+
+    fn parse(&self) -> Result<(Vec<Frequency>, Nature, Vec<String>, Vec<String>), AppError> {
+        let mut errors = Vec::new();
+        let mut freqs = Vec::new();
+        for f in &self.frequency {
+            match Frequency::parse(f) {
+                Some(x) => freqs.push(x),
+                None => errors.push(vouch_domain::validate::FieldError::new(
+                    "frequencies",
+                    format!("'{f}' is not a frequency"),
+                )),
+            }
+        }
+        let nature = Nature::parse(&self.nature).unwrap_or_else(|| {
+            errors.push(vouch_domain::validate::FieldError::new(
+                "nature",
+                "choose automated, manual or hybrid",
+            ));
+            Nature::Manual
+        });
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        let evidence = self
+            .evidence
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect();
+        let criteria = self
+            .criteria
+            .split(|c: char| c == ',' || c == ';' || c.is_whitespace())
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect();
+        Ok((freqs, nature, evidence, criteria))
+    }
+}
+
+/// Axum's `Form` cannot read repeated keys into a Vec; serde_html_form-like parsing by hand.
+fn parse_form(body: &[u8]) -> ControlInputForm {
+    let mut f = ControlInputForm::default();
+    for (k, v) in url::form_urlencoded::parse(body) {
+        let v = v.into_owned();
+        match k.as_ref() {
+            "_csrf" => f.csrf = v,
+            "id" => f.id = v,
+            "name" => f.name = v,
+            "description" => f.description = v,
+            "domain" => f.domain = v,
+            "frequency" => f.frequency.push(v),
+            "nature" => f.nature = v,
+            "evidence" => f.evidence = v,
+            "criteria" => f.criteria = v,
+            _ => {}
+        }
+    }
+    f
+}
+
+async fn create(
+    State(st): State<AppState>,
+    UiUser(s): UiUser,
+    body: axum::body::Bytes,
+) -> PageResult {
+    let f = parse_form(&body);
+    check_csrf(&s, &f.csrf)?;
+    let result = match f.parse() {
+        Ok((frequencies, nature, evidence, criteria)) => {
+            let input = ControlInput {
+                id: f.id.clone(),
+                name: f.name.clone(),
+                description: f.description.clone(),
+                domain: f.domain.clone(),
+                owner_role: String::new(),
+                frequencies,
+                nature,
+                evidence,
+                criteria,
+            };
+            st.app.create_control(&s.actor, input).await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(c) => Ok(Redirect::to(&format!("/controls/{}", c.control.id)).into_response()),
+        Err(e) => {
+            let errors = form_errors(e)?;
+            let ctx = context! {
+                form => input_form_ctx(Some(&f)),
+                errors => errors,
+                frequencies => frequencies_ctx(),
+                natures => natures_ctx(),
+                ..page(&s, "New control", "/controls"),
+            };
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                views().render("control_new.html", ctx),
+            )
+                .into_response())
+        }
+    }
+}
+
+async fn control_page(
+    st: &AppState,
+    s: &Session,
+    id: &str,
+    extra: Value,
+    status: StatusCode,
+) -> PageResult {
+    let v = st.app.get_control(&s.actor, id).await?;
+    let catalog = st.app.criteria(&s.actor)?;
+    let criteria: Vec<Value> = v
+        .control
+        .criteria
+        .iter()
+        .filter_map(|cid| catalog.get(cid))
+        .map(|c| context! { id => c.id, title => c.title, category => c.category })
+        .collect();
+    let people = if permits(s.actor.role, Action::ManageControls) {
+        st.app
+            .list_users(&s.actor)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|u| u.status == "active" && u.role != vouch_domain::Role::Auditor)
+            .map(|u| context! { id => u.id, label => format!("{} ({})", u.name, u.email) })
+            .collect::<Vec<_>>()
+    } else {
+        vec![]
+    };
+    let history = if permits(s.actor.role, Action::ViewAuditLog) {
+        st.app
+            .audit_events(
+                &s.actor,
+                &AuditFilter {
+                    object_type: Some("control".into()),
+                    object_id: Some(v.control.id.clone()),
+                    limit: 20,
+                    ..Default::default()
+                },
+            )
+            .await?
+    } else {
+        vec![]
+    };
+    let form = context! {
+        name => v.control.name,
+        description => v.control.description,
+        domain => v.control.domain,
+        frequencies => v.control.frequencies.iter().map(|f| f.as_str()).collect::<Vec<_>>(),
+        nature => v.control.nature.as_str(),
+        evidence => v.control.evidence.join("\n"),
+        criteria => v.control.criteria.join(", "),
+    };
+    let ctx = context! {
+        form => form,
+        c => v.control,
+        status => v.status,
+        status_label => v.status.label(),
+        badge => status_badge(v.status),
+        owner => v.owner_email,
+        backup => v.backup_owner_email,
+        criteria => criteria,
+        people => people,
+        history => history,
+        frequencies => frequencies_ctx(),
+        natures => natures_ctx(),
+        freq_labels => v.control.frequencies.iter().map(|f| f.label()).collect::<Vec<_>>().join(", "),
+        can_manage => permits(s.actor.role, Action::ManageControls),
+        ..minijinja::value::merge_maps([extra, page(s, &v.control.id, "/controls")]),
+    };
+    Ok((status, views().render("control.html", ctx)).into_response())
+}
+
+async fn control(
+    State(st): State<AppState>,
+    UiUser(s): UiUser,
+    Path(id): Path<String>,
+) -> PageResult {
+    control_page(&st, &s, &id, context! {}, StatusCode::OK).await
+}
+
+async fn update(
+    State(st): State<AppState>,
+    UiUser(s): UiUser,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> PageResult {
+    let f = parse_form(&body);
+    check_csrf(&s, &f.csrf)?;
+    let result = match f.parse() {
+        Ok((frequencies, nature, evidence, criteria)) => {
+            let patch = ControlPatch {
+                name: Some(f.name.clone()),
+                description: Some(f.description.clone()),
+                domain: Some(f.domain.clone()),
+                owner_role: None,
+                frequencies: Some(frequencies),
+                nature: Some(nature),
+                evidence: Some(evidence),
+                criteria: Some(criteria),
+            };
+            st.app.update_control(&s.actor, &id, patch).await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => {
+            control_page(
+                &st,
+                &s,
+                &id,
+                context! { flash => flash("ok", "Saved. The change is in the audit log.") },
+                StatusCode::OK,
+            )
+            .await
+        }
+        Err(e) => {
+            let errors = form_errors(e)?;
+            control_page(
+                &st,
+                &s,
+                &id,
+                context! { errors => errors },
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct OwnerForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    #[serde(default)]
+    owner_id: String,
+    #[serde(default)]
+    backup_owner_id: String,
+}
+
+async fn assign(
+    State(st): State<AppState>,
+    UiUser(s): UiUser,
+    Path(id): Path<String>,
+    UiForm(f): UiForm<OwnerForm>,
+) -> PageResult {
+    check_csrf(&s, &f.csrf)?;
+    let o = Ownership {
+        owner_id: Some(f.owner_id).filter(|x| !x.is_empty()),
+        backup_owner_id: Some(f.backup_owner_id).filter(|x| !x.is_empty()),
+    };
+    match st.app.assign_control(&s.actor, &id, o).await {
+        Ok(_) => {
+            control_page(
+                &st,
+                &s,
+                &id,
+                context! { flash => flash("ok", "Ownership saved.") },
+                StatusCode::OK,
+            )
+            .await
+        }
+        Err(e) => {
+            let errors = form_errors(e)?;
+            control_page(
+                &st,
+                &s,
+                &id,
+                context! { errors => errors },
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ApplicabilityForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    applicable: String,
+    #[serde(default)]
+    justification: String,
+}
+
+async fn applicability(
+    State(st): State<AppState>,
+    UiUser(s): UiUser,
+    Path(id): Path<String>,
+    UiForm(f): UiForm<ApplicabilityForm>,
+) -> PageResult {
+    check_csrf(&s, &f.csrf)?;
+    let a = Applicability {
+        applicable: f.applicable == "yes",
+        justification: Some(f.justification),
+    };
+    match st.app.set_applicability(&s.actor, &id, a).await {
+        Ok(_) => {
+            control_page(
+                &st,
+                &s,
+                &id,
+                context! { flash => flash("ok", "Applicability saved.") },
+                StatusCode::OK,
+            )
+            .await
+        }
+        Err(e) => {
+            let errors = form_errors(e)?;
+            control_page(
+                &st,
+                &s,
+                &id,
+                context! { errors => errors },
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct MapForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    criterion: String,
+}
+
+async fn map(
+    State(st): State<AppState>,
+    UiUser(s): UiUser,
+    Path(id): Path<String>,
+    UiForm(f): UiForm<MapForm>,
+) -> PageResult {
+    check_csrf(&s, &f.csrf)?;
+    match st.app.map_criterion(&s.actor, &id, &f.criterion).await {
+        Ok(_) => control_page(&st, &s, &id, context! { flash => flash("ok", format!("Mapped to {}.", f.criterion.trim().to_uppercase())) }, StatusCode::OK).await,
+        Err(e) => {
+            let errors = form_errors(e)?;
+            control_page(&st, &s, &id, context! { errors => errors }, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}
+
+async fn unmap(
+    State(st): State<AppState>,
+    UiUser(s): UiUser,
+    Path((id, criterion)): Path<(String, String)>,
+    UiForm(f): UiForm<CsrfOnly>,
+) -> PageResult {
+    check_csrf(&s, &f.csrf)?;
+    match st.app.unmap_criterion(&s.actor, &id, &criterion).await {
+        Ok(_) => {
+            control_page(
+                &st,
+                &s,
+                &id,
+                context! { flash => flash("ok", format!("Unmapped {criterion}.")) },
+                StatusCode::OK,
+            )
+            .await
+        }
+        Err(e) => {
+            let errors = form_errors(e)?;
+            control_page(
+                &st,
+                &s,
+                &id,
+                context! { errors => errors },
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+    }
+}
+
+// ---------- scope ----------
+
+fn lines(s: &str) -> Vec<String> {
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn scope_form_ctx(sc: &Scope) -> Value {
+    let components = sc
+        .components
+        .iter()
+        .map(|c| format!("{} | {} | {}", c.name, c.kind, c.description))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let subservices = sc
+        .subservices
+        .iter()
+        .map(|s| {
+            format!(
+                "{} | {} | {} | {}",
+                s.name,
+                s.services,
+                s.method,
+                s.expected_controls.join("; ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    context! {
+        system_name => sc.system_name,
+        description => sc.description,
+        services => sc.services.join("\n"),
+        components => components,
+        categories => sc.categories.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+        report_type => if sc.report_type == ReportType::Type1 { "type1" } else { "type2" },
+        as_of => sc.as_of.map(|d| d.to_string()),
+        period_start => sc.period_start.map(|d| d.to_string()),
+        period_end => sc.period_end.map(|d| d.to_string()),
+        subservices => subservices,
+        customer_controls => sc.customer_controls.join("\n"),
+    }
+}
+
+fn categories_ctx() -> Vec<Value> {
+    Category::ALL
+        .iter()
+        .map(|c| context! { id => c.as_str(), label => c.label(), fixed => *c == Category::Security, count => vouch_domain::criteria::soc2().in_category(*c).count() })
+        .collect()
+}
+
+async fn scope_page(
+    st: &AppState,
+    s: &Session,
+    form: Value,
+    extra: Value,
+    status: StatusCode,
+) -> PageResult {
+    let ctx = context! {
+        form => form,
+        all_categories => categories_ctx(),
+        can_manage => permits(s.actor.role, Action::ManageScope),
+        ..minijinja::value::merge_maps([extra, page(s, "Scope", "/scope")]),
+    };
+    let _ = st;
+    Ok((status, views().render("scope.html", ctx)).into_response())
+}
+
+async fn scope(State(st): State<AppState>, UiUser(s): UiUser) -> PageResult {
+    let sc = st.app.scope(&s.actor).await?;
+    scope_page(&st, &s, scope_form_ctx(&sc), context! {}, StatusCode::OK).await
+}
+
+/// Reads the scope form. Repeated `category` checkboxes are read by hand like the control form.
+fn parse_scope(body: &[u8]) -> (String, Result<Scope, AppError>, Value) {
+    let mut m: std::collections::HashMap<String, String> = Default::default();
+    let mut cats = Vec::new();
+    for (k, v) in url::form_urlencoded::parse(body) {
+        if k == "category" {
+            cats.push(v.into_owned());
+        } else {
+            m.insert(k.into_owned(), v.into_owned());
+        }
+    }
+    let get = |k: &str| m.get(k).cloned().unwrap_or_default();
+    let mut errors = Vec::new();
+    let date =
+        |field: &str, errors: &mut Vec<vouch_domain::validate::FieldError>| -> Option<time::Date> {
+            let v = get(field);
+            if v.trim().is_empty() {
+                return None;
+            }
+            match time::Date::parse(
+                v.trim(),
+                time::macros::format_description!("[year]-[month]-[day]"),
+            ) {
+                Ok(d) => Some(d),
+                Err(_) => {
+                    errors.push(vouch_domain::validate::FieldError::new(
+                        field,
+                        format!("'{v}' is not a date (YYYY-MM-DD)"),
+                    ));
+                    None
+                }
+            }
+        };
+    let as_of = date("as_of", &mut errors);
+    let period_start = date("period_start", &mut errors);
+    let period_end = date("period_end", &mut errors);
+    let components = lines(&get("components"))
+        .into_iter()
+        .map(|l| {
+            let p: Vec<&str> = l.split('|').map(str::trim).collect();
+            Component {
+                name: p[0].to_string(),
+                kind: p.get(1).unwrap_or(&"").to_string(),
+                description: p.get(2).unwrap_or(&"").to_string(),
+            }
+        })
+        .collect();
+    let subservices = lines(&get("subservices"))
+        .into_iter()
+        .map(|l| {
+            let p: Vec<&str> = l.split('|').map(str::trim).collect();
+            Subservice {
+                name: p[0].to_string(),
+                services: p.get(1).unwrap_or(&"").to_string(),
+                method: p
+                    .get(2)
+                    .filter(|x| !x.is_empty())
+                    .unwrap_or(&"carved_out")
+                    .to_string(),
+                expected_controls: p
+                    .get(3)
+                    .map(|x| {
+                        x.split(';')
+                            .map(str::trim)
+                            .filter(|x| !x.is_empty())
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    let categories: Vec<Category> = cats
+        .iter()
+        .filter_map(|c| Category::parse(c))
+        .filter(|c| *c != Category::Security)
+        .collect();
+    let sc = Scope {
+        system_name: get("system_name").trim().to_string(),
+        description: get("description").trim().to_string(),
+        services: lines(&get("services")),
+        components,
+        categories,
+        report_type: if get("report_type") == "type1" {
+            ReportType::Type1
+        } else {
+            ReportType::Type2
+        },
+        as_of,
+        period_start,
+        period_end,
+        subservices,
+        customer_controls: lines(&get("customer_controls")),
+    };
+    let echo = context! {
+        system_name => get("system_name"), description => get("description"), services => get("services"),
+        components => get("components"), categories => cats, report_type => get("report_type"),
+        as_of => get("as_of"), period_start => get("period_start"), period_end => get("period_end"),
+        subservices => get("subservices"), customer_controls => get("customer_controls"),
+    };
+    let res = if errors.is_empty() {
+        Ok(sc)
+    } else {
+        Err(AppError::Validation(errors))
+    };
+    (get("_csrf"), res, echo)
+}
+
+async fn save_scope(
+    State(st): State<AppState>,
+    UiUser(s): UiUser,
+    body: axum::body::Bytes,
+) -> PageResult {
+    let (csrf, parsed, echo) = parse_scope(&body);
+    check_csrf(&s, &csrf)?;
+    let result = match parsed {
+        Ok(sc) => st.app.set_scope(&s.actor, sc).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(sc) => scope_page(&st, &s, scope_form_ctx(&sc), context! { flash => flash("ok", "Scope saved. Criteria of categories out of scope no longer count.") }, StatusCode::OK).await,
+        Err(e) => {
+            let errors = form_errors(e)?;
+            scope_page(&st, &s, echo, context! { errors => errors }, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}
+
+// ---------- readiness ----------
+
+async fn readiness(State(st): State<AppState>, UiUser(s): UiUser) -> PageResult {
+    let r = st.app.readiness(&s.actor).await?;
+    let sc = st.app.scope(&s.actor).await?;
+    let names: std::collections::HashMap<String, String> = st
+        .app
+        .list_controls(&s.actor)
+        .await?
+        .into_iter()
+        .map(|c| (c.control.id.clone(), c.control.name.clone()))
+        .collect();
+    let gaps: Vec<Value> = r
+        .gaps
+        .iter()
+        .map(|g| match g {
+            Gap::CriterionUncovered { criterion } => context! { kind => "No control addresses this criterion", href => format!("/criteria/{criterion}"), label => criterion, fix => "Adopt or write a control and map it" },
+            Gap::ControlWithoutOwner { control } => context! { kind => "Control without an owner", href => format!("/controls/{control}"), label => control, name => names.get(control), fix => "Assign an owner" },
+            Gap::ControlWithoutDescription { control } => context! { kind => "Control without a description", href => format!("/controls/{control}"), label => control, name => names.get(control), fix => "Describe what it does" },
+            Gap::ControlWithoutProof { control } => context! { kind => "Nothing proves this control", href => format!("/controls/{control}"), label => control, name => names.get(control), fix => "Link evidence or a test" },
+        })
+        .collect();
+    let categories: Vec<Value> = r
+        .categories
+        .iter()
+        .map(|c| context! { id => c.category.as_str(), label => c.category.label(), criteria => c.criteria, covered => c.covered, ready_pct => c.ready_pct, covered_pct => if c.criteria == 0 { 100 } else { c.covered * 100 / c.criteria } })
+        .collect();
+    let covered = r.criteria.iter().filter(|c| c.covered).count();
+    let ctx = context! {
+        r => r,
+        gaps => gaps,
+        categories => categories,
+        covered => covered,
+        system_name => sc.system_name,
+        ..page(&s, "Readiness", "/readiness"),
+    };
+    Ok(views().render("readiness.html", ctx))
+}
