@@ -573,3 +573,265 @@ mod tests {
         db.cleanup().await;
     }
 }
+
+/// What an import did.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ImportSummary {
+    pub created: Vec<String>,
+    pub updated: Vec<String>,
+    pub unchanged: Vec<String>,
+}
+
+fn import_errors(errs: Vec<vouch_domain::control_io::ImportError>) -> AppError {
+    AppError::Validation(
+        errs.into_iter()
+            .map(|e| {
+                let place = match (e.row, e.column.as_deref()) {
+                    (Some(r), Some(c)) => format!("row {r}, column {c}"),
+                    (Some(r), None) => format!("row {r}"),
+                    (None, Some(c)) => format!("column {c}"),
+                    (None, None) => "file".to_string(),
+                };
+                FieldError::new(&place, e.message)
+            })
+            .collect(),
+    )
+}
+
+impl App {
+    /// The control matrix as the auditor's spreadsheet has it, with computed statuses.
+    pub async fn control_matrix(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<vouch_domain::control_io::MatrixRow>, AppError> {
+        let views = self.list_controls(actor).await?;
+        Ok(views
+            .iter()
+            .map(|v| {
+                vouch_domain::control_io::MatrixRow::from_control(
+                    &v.control,
+                    v.owner_email.as_deref(),
+                    v.backup_owner_email.as_deref(),
+                    v.status.label(),
+                )
+            })
+            .collect())
+    }
+
+    /// Imports controls from a CSV or YAML file: everything is checked first (the file's shape,
+    /// every row, and that every owner is an active person), then all rows are written in one
+    /// transaction, or none. Existing ids are updated, new ones created.
+    pub async fn import_controls(
+        &self,
+        actor: &Actor,
+        file_name: Option<&str>,
+        bytes: &[u8],
+    ) -> Result<ImportSummary, AppError> {
+        use vouch_domain::control_io::{ImportError, parse_any};
+        self.authorize(actor, Action::ManageControls)?;
+        let rows =
+            parse_any(file_name, bytes, vouch_domain::criteria::soc2()).map_err(import_errors)?;
+        let users = self.store.list_users().await?;
+        let mut errors = Vec::new();
+        let mut person = |row: usize, column: &str, email: &Option<String>| -> Option<String> {
+            let email = email.as_deref()?.trim().to_lowercase();
+            if email.is_empty() {
+                return None;
+            }
+            match users.iter().find(|u| u.email == email) {
+                Some(u) if u.status == "active" => Some(u.id.clone()),
+                Some(_) => {
+                    errors.push(ImportError::at(row, column, format!("{email} is disabled")));
+                    None
+                }
+                None => {
+                    errors.push(ImportError::at(
+                        row,
+                        column,
+                        format!("there is no user {email}"),
+                    ));
+                    None
+                }
+            }
+        };
+        let mut resolved = Vec::new();
+        for r in rows {
+            let owner = person(r.row, "owner", &r.owner_email);
+            let backup = person(r.row, "backup_owner", &r.backup_owner_email);
+            resolved.push((r, owner, backup));
+        }
+        if !errors.is_empty() {
+            return Err(import_errors(errors));
+        }
+        let lib = vouch_domain::controls::soc2_starter();
+        let (mut tx, now) = self.write().await?;
+        let mut summary = ImportSummary {
+            created: vec![],
+            updated: vec![],
+            unchanged: vec![],
+        };
+        for (r, owner, backup) in resolved {
+            let i = r.input;
+            match tx.control(&i.id).await? {
+                Some(before) => {
+                    let mut c = before.clone();
+                    c.name = i.name;
+                    c.description = i.description;
+                    c.domain = i.domain;
+                    if !i.owner_role.is_empty() {
+                        c.owner_role = i.owner_role;
+                    }
+                    c.frequencies = i.frequencies;
+                    c.nature = i.nature;
+                    c.evidence = i.evidence;
+                    c.criteria = i.criteria;
+                    c.owner_id = owner;
+                    c.backup_owner_id = backup;
+                    c.applicable = r.applicable;
+                    c.na_justification = if r.applicable {
+                        None
+                    } else {
+                        r.na_justification
+                    };
+                    if c == before {
+                        summary.unchanged.push(c.id);
+                        continue;
+                    }
+                    c.updated_at = now.clone();
+                    tx.update_control(&c).await?;
+                    tx.append_event(
+                        Self::event(
+                            actor,
+                            "control.import",
+                            "control",
+                            &c.id,
+                            Some(snapshot(&before)),
+                            Some(snapshot(&c)),
+                        ),
+                        &now,
+                    )
+                    .await?;
+                    summary.updated.push(c.id);
+                }
+                None => {
+                    let source = if lib.get(&i.id).is_some() {
+                        SOURCE_LIBRARY
+                    } else {
+                        SOURCE_CUSTOM
+                    };
+                    let mut c = new_control(i, source, &now);
+                    c.owner_id = owner;
+                    c.backup_owner_id = backup;
+                    c.applicable = r.applicable;
+                    c.na_justification = if r.applicable {
+                        None
+                    } else {
+                        r.na_justification
+                    };
+                    tx.insert_control(&c).await?;
+                    tx.append_event(
+                        Self::event(
+                            actor,
+                            "control.import",
+                            "control",
+                            &c.id,
+                            None,
+                            Some(snapshot(&c)),
+                        ),
+                        &now,
+                    )
+                    .await?;
+                    summary.created.push(c.id);
+                }
+            }
+        }
+        if summary.created.is_empty() && summary.updated.is_empty() {
+            return Ok(summary);
+        }
+        tx.commit().await?;
+        Ok(summary)
+    }
+}
+
+#[cfg(test)]
+mod import_tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn an_import_with_any_bad_row_writes_nothing_and_names_every_problem() {
+        let db = vouch_store::testing::TestDb::new(vouch_store::Backend::Sqlite)
+            .await
+            .unwrap();
+        let app = App::new(
+            db.store.clone(),
+            Arc::new(crate::SystemClock),
+            crate::AppConfig::default(),
+        );
+        let lead = Actor {
+            role: vouch_domain::Role::ComplianceLead,
+            ..Actor::cli()
+        };
+        app.create_first_admin(
+            &Actor::cli(),
+            None,
+            "ada@example.com",
+            "Ada",
+            "a long enough password",
+        )
+        .await
+        .unwrap();
+        let csv = "id,name,description,owner,frequency,nature,criteria\n\
+                   CUS-01,Export review,Reviewed monthly,ada@example.com,monthly,manual,C1.1\n\
+                   CUS-02,Badge review,Quarterly,nobody@example.com,quarterly,manual,CC99.1\n";
+        let before = app.verify_audit_log(&lead).await.unwrap();
+        let err = app
+            .import_controls(&lead, Some("m.csv"), csv.as_bytes())
+            .await
+            .unwrap_err();
+        let AppError::Validation(list) = err else {
+            panic!("validation expected")
+        };
+        assert!(
+            list.iter().any(|e| e.field == "row 3, column criteria"),
+            "{list:?}"
+        );
+        assert_eq!(app.list_controls(&lead).await.unwrap().len(), 0);
+        assert_eq!(app.verify_audit_log(&lead).await.unwrap(), before);
+
+        let fixed = csv.replace("CC99.1", "CC6.4");
+        let err = app
+            .import_controls(&lead, Some("m.csv"), fixed.as_bytes())
+            .await
+            .unwrap_err();
+        let AppError::Validation(list) = err else {
+            panic!("validation expected")
+        };
+        assert_eq!(list[0].field, "row 3, column owner");
+        assert!(list[0].message.contains("nobody@example.com"));
+
+        let good = fixed.replace("nobody@example.com", "ada@example.com");
+        let s = app
+            .import_controls(&lead, Some("m.csv"), good.as_bytes())
+            .await
+            .unwrap();
+        assert_eq!(s.created, vec!["CUS-01".to_string(), "CUS-02".to_string()]);
+        let again = app
+            .import_controls(&lead, Some("m.csv"), good.as_bytes())
+            .await
+            .unwrap();
+        assert_eq!(again.unchanged.len(), 2);
+        let matrix = app.control_matrix(&lead).await.unwrap();
+        let round = vouch_domain::control_io::to_csv(&matrix);
+        let s = app
+            .import_controls(&lead, Some("export.csv"), &round)
+            .await
+            .unwrap();
+        assert_eq!(
+            s.unchanged.len(),
+            2,
+            "an exported matrix imports back unchanged"
+        );
+        db.cleanup().await;
+    }
+}

@@ -1618,7 +1618,7 @@ mod tests {
         tricky.evidence = "ticket export; sign-off, dated".into();
         tricky.backup_owner = "grace@example.com".into();
         let mut formula = matrix_row("OPS-09");
-        formula.name = "=HYPERLINK(\"http://x\")".into();
+        formula.name = "=HYPERLINK(\"https://example.com\")".into();
         formula.description = "'-already quoted".into();
         formula.domain = "@ops".into();
         formula.applicable = false;
@@ -1881,6 +1881,26 @@ mod tests {
             e.starts_with("this looks like an XLSX workbook, not YAML"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn yaml_reads_no_as_a_word_and_refuses_alias_bombs() {
+        // YAML 1.2: `no` is text (and `applicable: no` still means not applicable).
+        assert_eq!(
+            serde_norway::from_str::<serde_norway::Value>("no").unwrap(),
+            serde_norway::Value::String("no".into())
+        );
+        let y = "- id: X-1\n  name: n\n  frequencies: weekly\n  nature: manual\n  criteria: CC6.1\n  applicable: no\n  na_justification: none here\n";
+        assert!(!parse_yaml(y.as_bytes(), soc2()).unwrap()[0].applicable);
+        // "Billion laughs": nine levels of nine aliases.
+        let mut bomb = String::from("a: &a [x,x,x,x,x,x,x,x,x]\n");
+        for (prev, next) in ('a'..='h').zip('b'..='i') {
+            bomb.push_str(&format!(
+                "{next}: &{next} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"
+            ));
+        }
+        let e = one_error(parse_yaml(bomb.as_bytes(), soc2()));
+        assert!(e.starts_with("the file is not valid YAML"), "{e}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get, post, put};
 use serde::Deserialize;
 use utoipa::OpenApi;
-use vouch_app::controls::{Applicability, ControlPatch, ControlView, Ownership};
+use vouch_app::controls::{Applicability, ControlPatch, ControlView, ImportSummary, Ownership};
 use vouch_domain::control::ControlInput;
 use vouch_domain::readiness::Readiness;
 use vouch_domain::scope::Scope;
@@ -20,6 +20,8 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/controls", get(list).post(create))
         .route("/controls/adopt", post(adopt))
+        .route("/controls/export", get(export))
+        .route("/controls/import", post(import))
         .route("/controls/{id}", get(one).patch(update))
         .route("/controls/{id}/owner", put(assign))
         .route("/controls/{id}/applicability", put(applicability))
@@ -191,4 +193,77 @@ async fn readiness(
     ApiActor(a): ApiActor,
 ) -> ApiResult<Json<Readiness>> {
     Ok(Json(st.app.readiness(&a).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+struct ExportQuery {
+    /// `csv` (default) or `xlsx`.
+    format: Option<String>,
+}
+
+/// The control matrix as CSV or an XLSX workbook: id, name, description, owner, frequency,
+/// nature, criteria, status, and more.
+#[utoipa::path(get, path = "/controls/export", tag = "controls", params(ExportQuery), responses((status = 200, description = "text/csv or an XLSX workbook"), (status = 400, body = Problem)))]
+async fn export(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<ExportQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let (bytes, ct, ext) = match q.format.as_deref().unwrap_or("csv") {
+        "csv" => (
+            crate::control_pages::matrix_csv(&st, &a).await?,
+            "text/csv; charset=utf-8",
+            "csv",
+        ),
+        "xlsx" => (
+            crate::control_pages::matrix_xlsx(&st, &a).await?,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+        ),
+        other => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-query",
+                format!("format '{other}' is not csv or xlsx"),
+            ));
+        }
+    };
+    let name = crate::control_pages::matrix_file_name(ext, st.app.now());
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, ct.to_string()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+struct ImportQuery {
+    /// The file's name, whose extension (.csv, .yaml) decides how it is read; without it the
+    /// content decides.
+    filename: Option<String>,
+}
+
+/// Imports controls from the request body (CSV or YAML). Everything is validated first; any
+/// problem imports nothing and each error names its row and column.
+#[utoipa::path(post, path = "/controls/import", tag = "controls", params(ImportQuery), request_body(content = String, content_type = "text/csv"), responses((status = 200, body = ImportSummary), (status = 422, body = Problem)))]
+async fn import(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    crate::extract::ApiQuery(q): crate::extract::ApiQuery<ImportQuery>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<ImportSummary>> {
+    Ok(Json(
+        st.app
+            .import_controls(&a, q.filename.as_deref(), &body)
+            .await?,
+    ))
 }

@@ -26,6 +26,9 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/controls", get(controls))
         .route("/controls/adopt", post(adopt))
+        .route("/controls/export.csv", get(export_csv))
+        .route("/controls/export.xlsx", get(export_xlsx))
+        .route("/controls/import", post(import))
         .route("/controls/new", get(new_form).post(create))
         .route("/controls/{id}", get(control).post(update))
         .route("/controls/{id}/owner", post(assign))
@@ -840,4 +843,150 @@ async fn readiness(State(st): State<AppState>, UiUser(s): UiUser) -> PageResult 
         ..page(&s, "Readiness", "/readiness"),
     };
     Ok(views().render("readiness.html", ctx))
+}
+
+// ---------- export and import ----------
+
+fn download(bytes: Vec<u8>, content_type: &'static str, file_name: String) -> Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, content_type.to_string()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+            (axum::http::header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+pub(crate) fn matrix_file_name(ext: &str, now: time::OffsetDateTime) -> String {
+    format!("vouch-control-matrix-{}.{ext}", now.date())
+}
+
+pub(crate) async fn matrix_csv(
+    st: &AppState,
+    actor: &vouch_app::Actor,
+) -> Result<Vec<u8>, AppError> {
+    Ok(vouch_domain::control_io::to_csv(
+        &st.app.control_matrix(actor).await?,
+    ))
+}
+
+pub(crate) async fn matrix_xlsx(
+    st: &AppState,
+    actor: &vouch_app::Actor,
+) -> Result<Vec<u8>, AppError> {
+    let rows = st.app.control_matrix(actor).await?;
+    let scope = st.app.scope(actor).await?;
+    let now = vouch_domain::time_fmt::format(st.app.now());
+    vouch_export::control_matrix_xlsx(&rows, &scope.system_name, &now)
+        .map_err(|e| AppError::Conflict(format!("the workbook could not be written: {e}")))
+}
+
+async fn export_csv(State(st): State<AppState>, UiUser(s): UiUser) -> PageResult {
+    let bytes = matrix_csv(&st, &s.actor).await?;
+    Ok(download(
+        bytes,
+        "text/csv; charset=utf-8",
+        matrix_file_name("csv", st.app.now()),
+    ))
+}
+
+async fn export_xlsx(State(st): State<AppState>, UiUser(s): UiUser) -> PageResult {
+    let bytes = matrix_xlsx(&st, &s.actor).await?;
+    Ok(download(
+        bytes,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        matrix_file_name("xlsx", st.app.now()),
+    ))
+}
+
+/// Upload of a CSV or YAML file (multipart field `file`, with `_csrf`).
+async fn import(
+    State(st): State<AppState>,
+    UiUser(s): UiUser,
+    mut mp: axum::extract::Multipart,
+) -> PageResult {
+    let mut csrf = String::new();
+    let mut file: Option<(Option<String>, Vec<u8>)> = None;
+    loop {
+        let field = match mp.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                return Err(PageError::show(
+                    e.status(),
+                    format!("The upload could not be read: {}", e.body_text()),
+                ));
+            }
+        };
+        let name = field.name().unwrap_or("").to_string();
+        let file_name = field.file_name().map(str::to_string);
+        let data = field.bytes().await.map_err(|e| {
+            PageError::show(
+                e.status(),
+                format!("The upload could not be read: {}", e.body_text()),
+            )
+        })?;
+        match name.as_str() {
+            "_csrf" => csrf = String::from_utf8_lossy(&data).into_owned(),
+            "file" => file = Some((file_name, data.to_vec())),
+            _ => {}
+        }
+    }
+    check_csrf(&s, &csrf)?;
+    let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
+        let errors =
+            vec![context! { place => "file", message => "choose a CSV or YAML file to import" }];
+        return controls_page(
+            &st,
+            &s,
+            ControlsQuery::default(),
+            context! { import_errors => errors },
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    };
+    match st
+        .app
+        .import_controls(&s.actor, name.as_deref(), &bytes)
+        .await
+    {
+        Ok(sum) => {
+            let msg = format!(
+                "Imported {}: {} created, {} updated, {} unchanged.",
+                name.unwrap_or_else(|| "the file".into()),
+                sum.created.len(),
+                sum.updated.len(),
+                sum.unchanged.len()
+            );
+            controls_page(
+                &st,
+                &s,
+                ControlsQuery::default(),
+                context! { flash => flash("ok", msg) },
+                StatusCode::OK,
+            )
+            .await
+        }
+        Err(AppError::Validation(list)) => {
+            let errors: Vec<Value> = list
+                .into_iter()
+                .map(|e| context! { place => e.field, message => e.message })
+                .collect();
+            let n = errors.len();
+            controls_page(
+                &st,
+                &s,
+                ControlsQuery::default(),
+                context! { import_errors => errors, flash => flash("error", format!("Nothing was imported: {n} problem(s) in {}. Fix them and upload again.", name.unwrap_or_else(|| "the file".into()))) },
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
 }

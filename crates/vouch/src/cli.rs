@@ -80,6 +80,18 @@ enum Command {
         #[arg(long, default_value_t = 2000)]
         events: u64,
     },
+    /// The control matrix
+    Controls {
+        #[command(subcommand)]
+        command: crate::controls_cli::ControlsCommand,
+    },
+    /// The system in scope
+    Scope {
+        #[command(subcommand)]
+        command: crate::controls_cli::ScopeCommand,
+    },
+    /// How close the control set is to an audit: coverage, computed statuses, gaps
+    Readiness,
     /// The hash-chained audit log
     AuditLog {
         #[command(subcommand)]
@@ -151,7 +163,26 @@ enum AuditLogCommand {
     },
 }
 
+/// A reader that stops early (`vouch … | head`) closes the pipe; that is not a crash, so end
+/// quietly instead of printing a panic.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 pub fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -462,6 +493,21 @@ async fn run(cli: Cli) -> Result<Exit, Failure> {
                     Ok(Exit::Ok)
                 }
             }
+        }
+        Command::Controls { command } => {
+            let cfg = load(&overrides(&g, None))?;
+            let app = crate::serve::open_app(&cfg).await?;
+            crate::controls_cli::controls(&app, &cli_actor(), command, g.json).await
+        }
+        Command::Scope { command } => {
+            let cfg = load(&overrides(&g, None))?;
+            let app = crate::serve::open_app(&cfg).await?;
+            crate::controls_cli::scope(&app, &cli_actor(), command, g.json).await
+        }
+        Command::Readiness => {
+            let cfg = load(&overrides(&g, None))?;
+            let app = crate::serve::open_app(&cfg).await?;
+            crate::controls_cli::readiness(&app, &cli_actor(), g.json).await
         }
         Command::AuditLog { command } => {
             let cfg = load(&overrides(&g, None))?;

@@ -155,6 +155,8 @@ pub async fn seed(app: &App) -> Result<(), Failure> {
     )
     .await?;
 
+    seed_programme(app, &find).await?;
+
     // Jordan left in the spring: disabled, sessions ended, tokens revoked.
     app.update_user(
         &admin_actor,
@@ -165,6 +167,139 @@ pub async fn seed(app: &App) -> Result<(), Failure> {
         },
     )
     .await?;
+    Ok(())
+}
+
+/// Who owns what at Lumen, by the library's owner roles.
+fn owner_for(role: &str) -> Option<(usize, usize)> {
+    // (owner, backup) as indexes into PEOPLE.
+    match role {
+        "executive" => Some((0, 1)),
+        "security_lead" | "compliance_lead" | "legal_privacy" => Some((1, 0)),
+        "engineering_lead" | "devops_sre" => Some((2, 3)),
+        "it_admin" | "system_owner" => Some((3, 2)),
+        "hr_lead" | "people_manager" => Some((4, 1)),
+        _ => None,
+    }
+}
+
+/// The compliance programme: the system in scope, the adopted and tailored control matrix.
+async fn seed_programme(app: &App, find: &dyn Fn(&str) -> String) -> Result<(), Failure> {
+    use time::macros::date;
+    use vouch_app::controls::{Applicability, Ownership};
+    use vouch_domain::Category;
+    use vouch_domain::control::ControlInput;
+    use vouch_domain::controls::{Frequency, Nature};
+    use vouch_domain::scope::{Component, ReportType, Scope, Subservice};
+
+    let marcus = Actor {
+        kind: vouch_app::ActorKind::User,
+        user_id: Some(find(PEOPLE[1].email)),
+        label: PEOPLE[1].email.into(),
+        role: Role::ComplianceLead,
+        request_id: None,
+    };
+    let scope = Scope {
+        system_name: "Lumen Analytics Platform".into(),
+        description:
+            "A multi-tenant SaaS platform that ingests de-identified claims and clinical data \
+            from healthcare providers and returns population-health dashboards and risk scores."
+                .into(),
+        services: vec![
+            "Data ingestion pipelines (SFTP and HTTPS API)".into(),
+            "Population-health dashboards".into(),
+            "Risk-scoring API".into(),
+        ],
+        components: vec![
+            Component {
+                name: "Production AWS account".into(),
+                kind: "infrastructure".into(),
+                description: "eu-west-1 and us-east-1; EKS, RDS PostgreSQL, S3".into(),
+            },
+            Component {
+                name: "lumen-platform repositories".into(),
+                kind: "software".into(),
+                description: "GitHub organisation lumen-health".into(),
+            },
+            Component {
+                name: "Okta".into(),
+                kind: "identity".into(),
+                description: "workforce single sign-on and MFA".into(),
+            },
+            Component {
+                name: "Customer data".into(),
+                kind: "data".into(),
+                description: "de-identified claims, clinical extracts, derived scores".into(),
+            },
+        ],
+        categories: vec![Category::Availability, Category::Confidentiality],
+        report_type: ReportType::Type2,
+        as_of: None,
+        period_start: Some(date!(2025 - 12 - 01)),
+        period_end: Some(date!(2026 - 11 - 30)),
+        subservices: vec![Subservice {
+            name: "Amazon Web Services".into(),
+            services: "hosting, managed databases, object storage".into(),
+            method: "carved_out".into(),
+            expected_controls: vec![
+                "Physical access to data centres is restricted and reviewed".into(),
+                "Storage media is sanitised before disposal".into(),
+            ],
+        }],
+        customer_controls: vec![
+            "Customers remove access for their own users who leave".into(),
+            "Customers send only de-identified data unless a BAA is in place".into(),
+        ],
+    };
+    app.set_scope(&marcus, scope).await?;
+    app.adopt_library(&marcus, None).await?;
+
+    // Owners by role, except a handful still unassigned (the readiness view shows them).
+    let unassigned = ["PIN-04", "PIN-05", "VND-05", "CHG-08", "LOG-06"];
+    for v in app.list_controls(&marcus).await? {
+        let c = v.control;
+        if unassigned.contains(&c.id.as_str()) {
+            continue;
+        }
+        if let Some((o, b)) = owner_for(&c.owner_role) {
+            let own = Ownership {
+                owner_id: Some(find(PEOPLE[o].email)),
+                backup_owner_id: Some(find(PEOPLE[b].email)),
+            };
+            app.assign_control(&marcus, &c.id, own).await?;
+        }
+    }
+    // A fully remote company: the data centres are AWS's, and carved out.
+    for id in ["PHY-01", "PHY-02"] {
+        let why = "Lumen is fully remote with no offices; production runs in AWS, whose physical controls are carved out.";
+        app.set_applicability(
+            &marcus,
+            id,
+            Applicability {
+                applicable: false,
+                justification: Some(why.into()),
+            },
+        )
+        .await?;
+    }
+    // One control of Lumen's own, beyond the library.
+    let custom = ControlInput {
+        id: "LUM-01".into(),
+        name: "Customer data export review".into(),
+        description: "Every bulk export of customer data out of production is approved by the data owner and logged; exports are reviewed monthly.".into(),
+        domain: "Confidentiality".into(),
+        owner_role: "security_lead".into(),
+        frequencies: vec![Frequency::PerEvent, Frequency::Monthly],
+        nature: Nature::Hybrid,
+        evidence: vec!["export approval tickets".into(), "monthly export log review".into()],
+        criteria: vec!["C1.1".into(), "CC6.7".into()],
+    };
+    app.create_control(&marcus, custom).await?;
+    let own = Ownership {
+        owner_id: Some(find(PEOPLE[1].email)),
+        backup_owner_id: Some(find(PEOPLE[2].email)),
+    };
+    app.assign_control(&marcus, "LUM-01", own).await?;
     Ok(())
 }
 

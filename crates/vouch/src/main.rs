@@ -4,6 +4,7 @@
 mod bench;
 mod cli;
 mod config;
+mod controls_cli;
 mod demo;
 mod output;
 mod serve;
