@@ -94,7 +94,12 @@ const NAV: &[(&str, &[NavItem])] = &[
     ("Overview", &[NavItem("/", "Dashboard", None)]),
     (
         "Compliance",
-        &[NavItem("/criteria", "Criteria", Some(Action::ViewCriteria))],
+        &[
+            NavItem("/readiness", "Readiness", Some(Action::ViewControls)),
+            NavItem("/controls", "Controls", Some(Action::ViewControls)),
+            NavItem("/criteria", "Criteria", Some(Action::ViewCriteria)),
+            NavItem("/scope", "Scope", Some(Action::ViewControls)),
+        ],
     ),
     (
         "Administration",

@@ -2004,7 +2004,11 @@ async fn export_and_import_when_present(backend: Backend) {
             .bearer(&lead, Method::GET, "/controls/export?format=csv", None)
             .await;
         r.expect(200);
-        assert!(r.content_type().starts_with("text/csv"), "{}", r.content_type());
+        assert!(
+            r.content_type().starts_with("text/csv"),
+            "{}",
+            r.content_type()
+        );
         let disposition = r
             .headers
             .get(header::CONTENT_DISPOSITION)
@@ -2023,13 +2027,19 @@ async fn export_and_import_when_present(backend: Backend) {
             rows[0]
         );
         assert_eq!(rows.len() - 1, added.len(), "one row per control");
-        assert!(rows.iter().all(|r| r.len() == rows[0].len()), "every row is complete");
+        assert!(
+            rows.iter().all(|r| r.len() == rows[0].len()),
+            "every row is complete"
+        );
         let iam = rows.iter().find(|r| r[0] == "IAM-03").expect("IAM-03 row");
         assert_eq!(iam[1], "Multi-factor authentication");
         assert_eq!(iam[3], "alice@example.com");
         assert_eq!(iam[4], "continuous");
         assert_eq!(iam[5], "automated");
-        assert!(iam[6].contains("CC6.1") && iam[6].contains("CC6.6"), "{iam:?}");
+        assert!(
+            iam[6].contains("CC6.1") && iam[6].contains("CC6.6"),
+            "{iam:?}"
+        );
         assert_eq!(iam[7], "Nothing proves it");
         let hr = rows.iter().find(|r| r[0] == "HR-01").expect("HR-01 row");
         assert_eq!(hr[3], "");
@@ -2039,7 +2049,11 @@ async fn export_and_import_when_present(backend: Backend) {
             .bearer(&lead, Method::GET, "/controls/export?format=xlsx", None)
             .await;
         r.expect(200);
-        assert!(r.content_type().contains("spreadsheetml"), "{}", r.content_type());
+        assert!(
+            r.content_type().contains("spreadsheetml"),
+            "{}",
+            r.content_type()
+        );
         assert!(r.body.starts_with(b"PK\x03\x04"), "an XLSX file is a ZIP");
         assert!(r.body.len() > 2000, "a workbook with {} rows", added.len());
         // Without a format, CSV; another format is a 400 problem naming it.
@@ -2121,7 +2135,11 @@ async fn export_and_import_when_present(backend: Backend) {
             let r = import(&h, &lead, name, &body).await;
             assert_problem(&r, 422);
         }
-        assert_eq!(h.event_count().await, count, "refused imports write nothing");
+        assert_eq!(
+            h.event_count().await,
+            count,
+            "refused imports write nothing"
+        );
         assert_problem(
             &h.bearer(&lead, Method::GET, "/controls/IMP-01", None).await,
             404,
@@ -2147,7 +2165,10 @@ async fn export_and_import_when_present(backend: Backend) {
         assert_eq!(strings(&c["criteria"]), ["CC6.4", "CC6.5"]);
         assert_eq!(c["frequencies"], json!(["quarterly", "per_event"]));
         assert_eq!(c["status"], "no_proof", "computed, not the file's 'Ready'");
-        assert_eq!(h.get(&lead, "/controls/IAM-03").await["name"], "MFA everywhere");
+        assert_eq!(
+            h.get(&lead, "/controls/IAM-03").await["name"],
+            "MFA everywhere"
+        );
         // Importing the same file again changes nothing.
         let r = import(&h, &lead, "controls.csv", good.as_bytes()).await;
         r.expect(200);
@@ -2170,10 +2191,16 @@ async fn export_and_import_when_present(backend: Backend) {
             // IAM-03 was changed by the import above, so the older export changes it back.
             assert_eq!(s["updated"], json!(["IAM-03"]), "{s}");
             assert_eq!(h.event_count().await, n + 1);
-            let now = h.bearer(&lead, Method::GET, "/controls/export?format=csv", None).await;
+            let now = h
+                .bearer(&lead, Method::GET, "/controls/export?format=csv", None)
+                .await;
             let r = import(&h, &lead, "controls.csv", &now.body).await;
             r.expect(200);
-            assert_eq!(r.json()["updated"], json!([]), "a fresh export round-trips unchanged");
+            assert_eq!(
+                r.json()["updated"],
+                json!([]),
+                "a fresh export round-trips unchanged"
+            );
             assert_eq!(h.event_count().await, n + 1);
         }
     }
