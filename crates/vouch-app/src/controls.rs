@@ -355,6 +355,12 @@ impl App {
         ] {
             if let Some(uid) = uid {
                 match self.store.user_by_id(uid).await? {
+                    Some(u) if u.status == "active" && u.role == "auditor" => {
+                        errors.push(FieldError::new(
+                            field,
+                            format!("{} is an auditor: auditors cannot own controls", u.email),
+                        ))
+                    }
                     Some(u) if u.status == "active" => {}
                     Some(u) => {
                         errors.push(FieldError::new(field, format!("{} is disabled", u.email)))
@@ -426,12 +432,15 @@ impl App {
     ) -> Result<ControlView, AppError> {
         let id = id.trim().to_uppercase();
         let (mut tx, now) = self.write().await?;
-        let before = tx
+        let mut before = tx
             .control(&id)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("control {id}")))?;
+        // The store's order of criteria follows the database's collation: compare as sets.
+        before.criteria.sort();
         let mut c = before.clone();
         f(&mut c)?;
+        c.criteria.sort();
         if c == before {
             return Ok(self.views(vec![c]).await?.remove(0));
         }

@@ -131,6 +131,7 @@ impl ControlInput {
                 )),
             }
         }
+        criteria.sort();
         self.criteria = criteria;
         self.evidence = self
             .evidence

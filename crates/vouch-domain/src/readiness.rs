@@ -165,23 +165,36 @@ pub fn compute(scope: &Scope, catalog: &Catalog, controls: &[ControlFacts]) -> R
             criterion: c.id.clone(),
         })
         .collect();
-    for c in controls.iter().filter(|c| c.applicable) {
-        if !c.has_owner {
-            gaps.push(Gap::ControlWithoutOwner {
+    // A control that only addresses out-of-scope criteria is no gap of this report.
+    let in_scope = |c: &ControlFacts| {
+        c.criteria.is_empty()
+            || c.criteria
+                .iter()
+                .any(|id| catalog.get(id).is_none_or(|cr| scope.includes(cr.category)))
+    };
+    // Worst first: a control nobody owns matters before one that only lacks proof.
+    let counted = || controls.iter().filter(|c| c.applicable && in_scope(c));
+    gaps.extend(
+        counted()
+            .filter(|c| !c.has_owner)
+            .map(|c| Gap::ControlWithoutOwner {
                 control: c.id.clone(),
-            });
-        }
-        if !c.has_description {
-            gaps.push(Gap::ControlWithoutDescription {
+            }),
+    );
+    gaps.extend(
+        counted()
+            .filter(|c| !c.has_description)
+            .map(|c| Gap::ControlWithoutDescription {
                 control: c.id.clone(),
-            });
-        }
-        if c.evidence_count + c.test_count == 0 {
-            gaps.push(Gap::ControlWithoutProof {
+            }),
+    );
+    gaps.extend(
+        counted()
+            .filter(|c| c.evidence_count + c.test_count == 0)
+            .map(|c| Gap::ControlWithoutProof {
                 control: c.id.clone(),
-            });
-        }
-    }
+            }),
+    );
 
     let ready = criteria.iter().filter(|c| c.ready_controls > 0).count();
     Readiness {

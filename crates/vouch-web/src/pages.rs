@@ -359,7 +359,33 @@ async fn dashboard(State(st): State<AppState>, UiUser(s): UiUser) -> PageResult 
         .map(|r| context! { label => r.label(), count => users.iter().filter(|u| u.role == *r && u.status == "active").count() })
         .collect();
     let require_mfa = st.app.require_mfa().await?;
+    let programme = if permits(actor.role, Action::ViewControls) {
+        let r = st.app.readiness(actor).await?;
+        let controls = st.app.list_controls(actor).await?;
+        let count = |k: vouch_domain::readiness::ControlStatus| {
+            controls.iter().filter(|c| c.status == k).count()
+        };
+        let mine: Vec<Value> = controls
+            .iter()
+            .filter(|c| c.control.owner_id.as_deref() == Some(s.user.id.as_str()) || c.control.backup_owner_id.as_deref() == Some(s.user.id.as_str()))
+            .map(|c| context! { id => c.control.id, name => c.control.name, status_label => c.status.label(), badge => crate::control_pages::status_badge(c.status), backup => c.control.owner_id.as_deref() != Some(s.user.id.as_str()) })
+            .collect();
+        Some(context! {
+            overall_pct => r.overall_pct,
+            criteria => r.criteria.len(),
+            covered => r.criteria.iter().filter(|c| c.covered).count(),
+            gaps => r.gaps.len(),
+            controls => controls.len(),
+            ready => count(vouch_domain::readiness::ControlStatus::Ready),
+            no_proof => count(vouch_domain::readiness::ControlStatus::NoProof),
+            incomplete => count(vouch_domain::readiness::ControlStatus::Incomplete),
+            mine => mine,
+        })
+    } else {
+        None
+    };
     let ctx = context! {
+        programme => programme,
         criteria_total => catalog.criteria.len(),
         framework => catalog.framework.name.clone(),
         categories => categories,

@@ -70,6 +70,7 @@ on_both_backends!(
     scope_validation_names_each_field,
     role_matrix_of_the_control_endpoints,
     browser_sessions_need_the_csrf_header,
+    ui_pages_follow_the_permission_table,
     export_and_import_when_present,
 );
 
@@ -777,6 +778,22 @@ async fn custom_controls_and_edits(backend: Backend) {
     .await
     .expect(200);
     assert_eq!(h.event_count().await, count, "no change, no event");
+    // Nor does one that lists the same criteria in another order (or case).
+    let r = h
+        .bearer(
+            &lead,
+            Method::PATCH,
+            "/controls/CUS-01",
+            Some(&json!({"criteria": ["CC6.5", "cc6.4"]})),
+        )
+        .await;
+    r.expect(200);
+    assert_eq!(
+        strings(&r.json()["criteria"]),
+        ["CC6.4", "CC6.5"],
+        "criteria come back in one order"
+    );
+    assert_eq!(h.event_count().await, count, "same criteria, no event");
 
     // Invalid patches: each named, nothing written.
     let r = h
@@ -1014,6 +1031,17 @@ async fn owners_backups_and_computed_status(backend: Backend) {
         )
         .await;
     assert_invalid(&r, &["backup_owner_id"], None);
+    // An auditor cannot own a control (the UI does not offer them either).
+    let auditor = h.user("carol@example.com", Role::Auditor, None).await;
+    let r = h
+        .bearer(
+            &lead,
+            Method::PUT,
+            "/controls/IAM-03/owner",
+            Some(&assign(json!(auditor.id), Value::Null)),
+        )
+        .await;
+    assert_invalid(&r, &["owner_id"], Some("carol@example.com"));
     let r = h
         .bearer(
             &lead,
@@ -1315,6 +1343,11 @@ async fn readiness_follows_the_scope_and_lists_gaps(backend: Backend) {
     for id in ["IAM-03", "HR-01", "CUS-01"] {
         assert!(g.contains(&gap("control_without_proof", id)), "{id}: {g:?}");
     }
+    // A control that only addresses out-of-scope criteria (PRV-01: P1.1) is no gap.
+    assert!(
+        !g.iter().any(|(_, s)| s == "PRV-01"),
+        "privacy is out of scope: {g:?}"
+    );
     // Criteria without controls: exactly the security ones nobody maps.
     let mapped: BTreeSet<String> = ["IAM-03", "HR-01", "PRV-01", "BCD-01"]
         .iter()
@@ -1406,6 +1439,11 @@ async fn readiness_follows_the_scope_and_lists_gaps(backend: Backend) {
     let r = h.get(&lead, "/readiness").await;
     assert_eq!(r["criteria"].as_array().unwrap().len(), ALL_CRITERIA);
     assert_eq!(r["categories"].as_array().unwrap().len(), 5);
+    let g = gaps(&r);
+    assert!(
+        g.contains(&gap("control_without_owner", "PRV-01")),
+        "with privacy in scope, PRV-01 counts: {g:?}"
+    );
     let conf = r["categories"]
         .as_array()
         .unwrap()
@@ -1894,6 +1932,213 @@ async fn browser_sessions_need_the_csrf_header(backend: Backend) {
     assert_eq!(r.json(), json!(["IAM-03"]));
     assert_eq!(h.event_count().await, count + 1);
     assert_eq!(h.last_event().await.actor_label, "lead@example.com");
+    h.finish().await;
+}
+
+// =====================================================================================
+// The UI pages: the same permissions, forms that say what is wrong, escaped output
+// =====================================================================================
+
+impl Browser {
+    async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Resp {
+        send(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .form(form),
+        )
+        .await
+    }
+}
+
+async fn ui_pages_follow_the_permission_table(backend: Backend) {
+    let Some(h) = Harness::start(backend).await else {
+        return;
+    };
+    h.app
+        .adopt_library(&Actor::cli(), Some(vec!["IAM-03".into(), "PHY-01".into()]))
+        .await
+        .unwrap();
+    let reads = [
+        "/controls",
+        "/controls/IAM-03",
+        "/scope",
+        "/readiness",
+        "/criteria/CC6.1",
+    ];
+    for role in Role::ALL {
+        let email = format!("ui.{}@example.com", role.as_str().replace('_', "."));
+        h.user(&email, role, Some(PASSWORD)).await;
+        let b = Browser::new(&h.base);
+        b.login(&email, PASSWORD).await;
+        let home = b.get("/").await;
+        home.expect(200);
+        let nav = home.text();
+        let view = permits(role, Action::ViewControls);
+        for link in ["href=\"/controls\"", "href=\"/readiness\"", "href=\"/scope\""] {
+            assert_eq!(
+                nav.contains(link),
+                view,
+                "{role:?}: the navigation offers {link} exactly when the role may view controls"
+            );
+        }
+        for path in reads {
+            let r = b.get(path).await;
+            let ok = view || path.starts_with("/criteria");
+            assert_eq!(
+                r.status.as_u16(),
+                if ok { 200 } else { 403 },
+                "{role:?} GET {path}"
+            );
+        }
+        let r = b.get("/controls/new").await;
+        let manage = permits(role, Action::ManageControls);
+        assert_eq!(r.status.as_u16(), if manage { 200 } else { 403 }, "{role:?}");
+        if view {
+            // Pages offer the forms only to those who may use them.
+            let page = b.get("/controls/IAM-03").await.text();
+            assert_eq!(page.contains("id=\"owner-form\""), manage, "{role:?}");
+            assert_eq!(page.contains("id=\"edit-control\""), manage, "{role:?}");
+            let scope = b.get("/scope").await.text();
+            assert_eq!(
+                scope.contains("id=\"save-scope\""),
+                permits(role, Action::ManageScope),
+                "{role:?}"
+            );
+        }
+        if !manage && view {
+            // Forms posted anyway are refused and write nothing.
+            let csrf = b.csrf().await;
+            let count = h.event_count().await;
+            for (path, form) in [
+                ("/controls/adopt", vec![("_csrf", csrf.as_str())]),
+                (
+                    "/controls/IAM-03/criteria",
+                    vec![("_csrf", csrf.as_str()), ("criterion", "CC7.2")],
+                ),
+                (
+                    "/controls/IAM-03/applicability",
+                    vec![
+                        ("_csrf", csrf.as_str()),
+                        ("applicable", "no"),
+                        ("justification", "Trying without the right"),
+                    ],
+                ),
+                (
+                    "/scope",
+                    vec![
+                        ("_csrf", csrf.as_str()),
+                        ("system_name", "Hijacked"),
+                        ("report_type", "type2"),
+                    ],
+                ),
+            ] {
+                let r = b.post_form(path, &form).await;
+                assert_eq!(r.status.as_u16(), 403, "{role:?} POST {path}: {}", r.text());
+            }
+            assert_eq!(h.event_count().await, count, "{role:?}");
+        }
+    }
+
+    // A lead's forms: errors shown on the page, output escaped, changes audited.
+    let b = Browser::new(&h.base);
+    b.login("ui.compliance.lead@example.com", PASSWORD).await;
+    let csrf = b.csrf().await;
+    let count = h.event_count().await;
+    let r = b
+        .post_form(
+            "/controls/new",
+            &[
+                ("_csrf", &csrf),
+                ("id", "CUS-01"),
+                ("name", "<script>alert(1)</script> review"),
+                ("description", "Described & <b>bold</b>"),
+                ("frequency", "quarterly"),
+                ("frequency", "per_event"),
+                ("nature", "manual"),
+                ("criteria", "CC6.4, CC99.1"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 422, "{}", r.text());
+    assert!(r.text().contains("CC99.1"), "the form names the unknown criterion");
+    assert!(r.text().contains("per_event"), "the form keeps what was typed");
+    assert_eq!(h.event_count().await, count);
+    let r = b
+        .post_form(
+            "/controls/new",
+            &[
+                ("_csrf", &csrf),
+                ("id", "CUS-01"),
+                ("name", "<script>alert(1)</script> review"),
+                ("description", "Described & <b>bold</b>"),
+                ("frequency", "quarterly"),
+                ("frequency", "per_event"),
+                ("nature", "manual"),
+                ("criteria", "CC6.4; cc6.5"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 303, "{}", r.text());
+    assert_eq!(
+        r.headers.get(header::LOCATION).unwrap().to_str().unwrap(),
+        "/controls/CUS-01"
+    );
+    assert_eq!(h.event_count().await, count + 1);
+    let c = h.app.get_control(&Actor::cli(), "CUS-01").await.unwrap();
+    assert_eq!(c.control.criteria, ["CC6.4", "CC6.5"]);
+    assert_eq!(c.control.frequencies.len(), 2);
+    for path in ["/controls/CUS-01", "/controls", "/criteria/CC6.4"] {
+        let page = b.get(path).await.text();
+        assert!(!page.contains("<script>alert(1)"), "{path} escapes the name");
+        assert!(page.contains("&lt;script&gt;"), "{path} shows the name escaped");
+    }
+    // A scope whose period ends before it starts: the page names the field, nothing saved.
+    let r = b
+        .post_form(
+            "/scope",
+            &[
+                ("_csrf", &csrf),
+                ("system_name", "Lumen"),
+                ("report_type", "type2"),
+                ("period_start", "2026-06-30"),
+                ("period_end", "2026-01-01"),
+                ("category", "availability"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 422);
+    assert!(r.text().contains("on or before it starts"), "{}", r.text());
+    assert!(r.text().contains("field-error"));
+    assert_eq!(h.event_count().await, count + 1);
+    // A good one.
+    let r = b
+        .post_form(
+            "/scope",
+            &[
+                ("_csrf", &csrf),
+                ("system_name", "Lumen"),
+                ("report_type", "type2"),
+                ("period_start", "2026-01-01"),
+                ("period_end", "2026-06-30"),
+                ("category", "availability"),
+                ("components", "Production AWS | infrastructure | eu-west-1"),
+                ("subservices", "AWS | hosting | carved_out | Physical security; Backups"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text());
+    assert_eq!(h.event_count().await, count + 2);
+    let sc = h.app.scope(&Actor::cli()).await.unwrap();
+    assert_eq!(sc.system_name, "Lumen");
+    assert_eq!(sc.categories, [vouch_domain::Category::Availability]);
+    assert_eq!(sc.subservices[0].expected_controls, ["Physical security", "Backups"]);
+    assert_eq!(sc.components[0].description, "eu-west-1");
+    // A form without the CSRF token is refused.
+    let r = b
+        .post_form("/controls/adopt", &[("_csrf", "forged")])
+        .await;
+    assert_eq!(r.status.as_u16(), 403);
+    assert_eq!(h.event_count().await, count + 2);
     h.finish().await;
 }
 

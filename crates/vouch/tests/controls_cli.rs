@@ -227,7 +227,7 @@ fn readiness_and_scope_follow_the_categories_in_scope() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|g| g["kind"] == "control_without_owner" && g["control"] == "PIN-04")
+            .any(|g| g["kind"] == "control_without_owner" && g["control"] == "CHG-08")
     );
 
     let mut scope = ok_json(d.path(), &["--json", "scope", "show"]);
