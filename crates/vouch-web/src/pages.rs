@@ -317,9 +317,17 @@ async fn setup(
 async fn dashboard(State(st): State<AppState>, UiUser(s): UiUser) -> PageResult {
     let actor = &s.actor;
     let catalog = st.app.criteria(actor)?;
+    let scope = if permits(actor.role, Action::ViewControls) {
+        Some(st.app.scope(actor).await?)
+    } else {
+        None
+    };
     let categories: Vec<Value> = Category::ALL
         .iter()
-        .map(|c| context! { id => c.as_str(), label => c.label(), count => catalog.in_category(*c).count() })
+        .map(|c| {
+            let in_scope = scope.as_ref().is_none_or(|sc| sc.includes(*c));
+            context! { id => c.as_str(), label => c.label(), count => catalog.in_category(*c).count(), in_scope => in_scope }
+        })
         .collect();
     let can_admin = permits(actor.role, Action::ViewUsers);
     let (users, log, chain) = if can_admin {
@@ -409,6 +417,8 @@ async fn dashboard(State(st): State<AppState>, UiUser(s): UiUser) -> PageResult 
 struct CriteriaQuery {
     category: Option<String>,
     q: Option<String>,
+    /// `in` to list only the criteria of categories in scope.
+    scope: Option<String>,
 }
 
 async fn criteria(
@@ -419,22 +429,36 @@ async fn criteria(
     let catalog = st.app.criteria(&s.actor)?;
     let cat = q.category.as_deref().and_then(Category::parse);
     let needle = q.q.as_deref().unwrap_or("").trim().to_lowercase();
-    let rows: Vec<_> = catalog
+    // The catalog lists every criterion; those of categories outside the scope are marked, and
+    // `scope=in` hides them. Readiness and other counts only ever use the in-scope ones.
+    let scope = if permits(s.actor.role, Action::ViewControls) {
+        Some(st.app.scope(&s.actor).await?)
+    } else {
+        None
+    };
+    let only_in = q.scope.as_deref() == Some("in");
+    let in_scope =
+        |c: &vouch_domain::Criterion| scope.as_ref().is_none_or(|sc| sc.includes(c.category));
+    let rows: Vec<Value> = catalog
         .criteria
         .iter()
         .filter(|c| cat.is_none_or(|k| c.category == k))
+        .filter(|c| !only_in || in_scope(c))
         .filter(|c| {
             needle.is_empty()
                 || c.id.to_lowercase().contains(&needle)
                 || c.title.to_lowercase().contains(&needle)
                 || c.summary.to_lowercase().contains(&needle)
         })
+        .map(|c| context! { out_of_scope => !in_scope(c), ..Value::from_serialize(c) })
         .collect();
     let categories: Vec<Value> = Category::ALL
         .iter()
         .map(|c| context! { id => c.as_str(), label => c.label(), count => catalog.in_category(*c).count() })
         .collect();
     let ctx = context! {
+        only_in => only_in,
+        has_scope => scope.is_some(),
         framework => catalog.framework.clone(),
         criteria => rows,
         categories => categories,
@@ -484,7 +508,13 @@ async fn criterion(
     } else {
         vec![]
     };
+    let out_of_scope = if permits(s.actor.role, Action::ViewControls) {
+        !st.app.scope(&s.actor).await?.includes(c.category)
+    } else {
+        false
+    };
     let ctx = context! {
+        out_of_scope => out_of_scope,
         controls => controls,
         can_view_controls => permits(s.actor.role, Action::ViewControls),
         c => c,

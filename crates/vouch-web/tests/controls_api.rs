@@ -1943,12 +1943,7 @@ async fn browser_sessions_need_the_csrf_header(backend: Backend) {
 
 impl Browser {
     async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Resp {
-        send(
-            self.http
-                .post(format!("{}{path}", self.base))
-                .form(form),
-        )
-        .await
+        send(self.http.post(format!("{}{path}", self.base)).form(form)).await
     }
 }
 
@@ -1977,8 +1972,14 @@ async fn ui_pages_follow_the_permission_table(backend: Backend) {
         let nav = home.text();
         let view = permits(role, Action::ViewControls);
         // The sidebar's links (minijinja writes the slash as &#x2f;).
-        let nav = between(&nav, "<nav", "</nav>").unwrap_or("").replace("&#x2f;", "/");
-        for link in ["href=\"/controls\"", "href=\"/readiness\"", "href=\"/scope\""] {
+        let nav = between(&nav, "<nav", "</nav>")
+            .unwrap_or("")
+            .replace("&#x2f;", "/");
+        for link in [
+            "href=\"/controls\"",
+            "href=\"/readiness\"",
+            "href=\"/scope\"",
+        ] {
             assert_eq!(
                 nav.contains(link),
                 view,
@@ -1996,7 +1997,11 @@ async fn ui_pages_follow_the_permission_table(backend: Backend) {
         }
         let r = b.get("/controls/new").await;
         let manage = permits(role, Action::ManageControls);
-        assert_eq!(r.status.as_u16(), if manage { 200 } else { 403 }, "{role:?}");
+        assert_eq!(
+            r.status.as_u16(),
+            if manage { 200 } else { 403 },
+            "{role:?}"
+        );
         if view {
             // Pages offer the forms only to those who may use them.
             let page = b.get("/controls/IAM-03").await.text();
@@ -2064,8 +2069,14 @@ async fn ui_pages_follow_the_permission_table(backend: Backend) {
         )
         .await;
     assert_eq!(r.status.as_u16(), 422, "{}", r.text());
-    assert!(r.text().contains("CC99.1"), "the form names the unknown criterion");
-    assert!(r.text().contains("per_event"), "the form keeps what was typed");
+    assert!(
+        r.text().contains("CC99.1"),
+        "the form names the unknown criterion"
+    );
+    assert!(
+        r.text().contains("per_event"),
+        "the form keeps what was typed"
+    );
     assert_eq!(h.event_count().await, count);
     let r = b
         .post_form(
@@ -2093,8 +2104,14 @@ async fn ui_pages_follow_the_permission_table(backend: Backend) {
     assert_eq!(c.control.frequencies.len(), 2);
     for path in ["/controls/CUS-01", "/controls", "/criteria/CC6.4"] {
         let page = b.get(path).await.text();
-        assert!(!page.contains("<script>alert(1)"), "{path} escapes the name");
-        assert!(page.contains("&lt;script&gt;"), "{path} shows the name escaped");
+        assert!(
+            !page.contains("<script>alert(1)"),
+            "{path} escapes the name"
+        );
+        assert!(
+            page.contains("&lt;script&gt;"),
+            "{path} shows the name escaped"
+        );
     }
     // A scope whose period ends before it starts: the page names the field, nothing saved.
     let r = b
@@ -2126,7 +2143,10 @@ async fn ui_pages_follow_the_permission_table(backend: Backend) {
                 ("period_end", "2026-06-30"),
                 ("category", "availability"),
                 ("components", "Production AWS | infrastructure | eu-west-1"),
-                ("subservices", "AWS | hosting | carved_out | Physical security; Backups"),
+                (
+                    "subservices",
+                    "AWS | hosting | carved_out | Physical security; Backups",
+                ),
             ],
         )
         .await;
@@ -2135,12 +2155,13 @@ async fn ui_pages_follow_the_permission_table(backend: Backend) {
     let sc = h.app.scope(&Actor::cli()).await.unwrap();
     assert_eq!(sc.system_name, "Lumen");
     assert_eq!(sc.categories, [vouch_domain::Category::Availability]);
-    assert_eq!(sc.subservices[0].expected_controls, ["Physical security", "Backups"]);
+    assert_eq!(
+        sc.subservices[0].expected_controls,
+        ["Physical security", "Backups"]
+    );
     assert_eq!(sc.components[0].description, "eu-west-1");
     // A form without the CSRF token is refused.
-    let r = b
-        .post_form("/controls/adopt", &[("_csrf", "forged")])
-        .await;
+    let r = b.post_form("/controls/adopt", &[("_csrf", "forged")]).await;
     assert_eq!(r.status.as_u16(), 403);
     assert_eq!(h.event_count().await, count + 2);
     h.finish().await;
