@@ -648,7 +648,15 @@ impl App {
                 return None;
             }
             match users.iter().find(|u| u.email == email) {
-                Some(u) if u.status == "active" => Some(u.id.clone()),
+                Some(u) if u.status == "active" && u.role != "auditor" => Some(u.id.clone()),
+                Some(u) if u.role == "auditor" => {
+                    errors.push(ImportError::at(
+                        row,
+                        column,
+                        format!("{email} is an auditor; auditors cannot own controls"),
+                    ));
+                    None
+                }
                 Some(_) => {
                     errors.push(ImportError::at(row, column, format!("{email} is disabled")));
                     None

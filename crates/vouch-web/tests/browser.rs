@@ -340,9 +340,7 @@ impl Ui {
     /// The dashboard's two-factor coverage bar, in percent.
     async fn coverage(&self) -> TestResult<String> {
         let v = self
-            .with_el("main progress.progress", |e| async move {
-                e.attr("value").await
-            })
+            .with_el("#mfa-coverage", |e| async move { e.attr("value").await })
             .await?;
         Ok(v.unwrap_or_default())
     }
