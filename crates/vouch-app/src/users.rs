@@ -85,6 +85,50 @@ fn snapshot(u: &UserRecord) -> serde_json::Value {
 }
 
 impl App {
+    /// Builds, inserts and audits a new active user inside `tx`; a taken email is a field error.
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_new_user(
+        tx: &mut vouch_store::WriteTx,
+        actor: &Actor,
+        now: &str,
+        email: String,
+        name: String,
+        role: Role,
+        password_hash: Option<String>,
+    ) -> Result<UserRecord, AppError> {
+        let u = UserRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            email,
+            name,
+            role: role.as_str().into(),
+            status: "active".into(),
+            password_hash,
+            totp_secret: None,
+            totp_pending_secret: None,
+            oidc_issuer: None,
+            oidc_subject: None,
+            created_at: now.to_string(),
+            updated_at: now.to_string(),
+            last_login_at: None,
+        };
+        tx.insert_user(&u).await.map_err(|e| match e {
+            vouch_store::StoreError::Conflict(_) => {
+                AppError::field("email", format!("{} already has an account", u.email))
+            }
+            other => other.into(),
+        })?;
+        let event = Self::event(
+            actor,
+            "user.create",
+            "user",
+            &u.id,
+            None,
+            Some(snapshot(&u)),
+        );
+        tx.append_event(event, now).await?;
+        Ok(u)
+    }
+
     pub async fn list_users(&self, actor: &Actor) -> Result<Vec<UserView>, AppError> {
         self.authorize(actor, Action::ViewUsers)?;
         Ok(self
@@ -112,38 +156,14 @@ impl App {
         self.authorize(actor, Action::ManageUsers)?;
         let (email, name) = validate_new(&new)?;
         let (mut tx, now) = self.write().await?;
-        let u = UserRecord {
-            id: uuid::Uuid::new_v4().to_string(),
+        let u = Self::insert_new_user(
+            &mut tx,
+            actor,
+            &now,
             email,
             name,
-            role: new.role.as_str().into(),
-            status: "active".into(),
-            password_hash: new.password.as_deref().map(hash_password),
-            totp_secret: None,
-            totp_pending_secret: None,
-            oidc_issuer: None,
-            oidc_subject: None,
-            created_at: now.clone(),
-            updated_at: now.clone(),
-            last_login_at: None,
-        };
-        tx.insert_user(&u).await.map_err(|e| match e {
-            vouch_store::StoreError::Conflict(_) => AppError::Validation(vec![FieldError::new(
-                "email",
-                format!("{} already has an account", u.email),
-            )]),
-            other => other.into(),
-        })?;
-        tx.append_event(
-            Self::event(
-                actor,
-                "user.create",
-                "user",
-                &u.id,
-                None,
-                Some(snapshot(&u)),
-            ),
-            &now,
+            new.role,
+            new.password.as_deref().map(hash_password),
         )
         .await?;
         tx.commit().await?;
@@ -186,37 +206,14 @@ impl App {
                 }
             }
         }
-        let u = UserRecord {
-            id: uuid::Uuid::new_v4().to_string(),
+        let u = Self::insert_new_user(
+            &mut tx,
+            actor,
+            &now,
             email,
             name,
-            role: Role::Admin.as_str().into(),
-            status: "active".into(),
-            password_hash: Some(hash_password(password)),
-            totp_secret: None,
-            totp_pending_secret: None,
-            oidc_issuer: None,
-            oidc_subject: None,
-            created_at: now.clone(),
-            updated_at: now.clone(),
-            last_login_at: None,
-        };
-        tx.insert_user(&u).await.map_err(|e| match e {
-            vouch_store::StoreError::Conflict(_) => {
-                AppError::field("email", format!("{} already has an account", u.email))
-            }
-            other => other.into(),
-        })?;
-        tx.append_event(
-            Self::event(
-                actor,
-                "user.create",
-                "user",
-                &u.id,
-                None,
-                Some(snapshot(&u)),
-            ),
-            &now,
+            Role::Admin,
+            Some(hash_password(password)),
         )
         .await?;
         tx.commit().await?;

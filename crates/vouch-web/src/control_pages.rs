@@ -1,8 +1,8 @@
 //! UI pages for the control matrix, the scope editor and the readiness view.
 use crate::error::PageError;
-use crate::extract::{UiForm, UiUser, check_csrf};
+use crate::extract::{CsrfOnly, UiForm, UiUser, check_csrf};
 use crate::state::AppState;
-use crate::views::{flash, page, views};
+use crate::views::{flash, form_errors, page, views};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -37,17 +37,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/controls/{id}/criteria/{criterion}/remove", post(unmap))
         .route("/scope", get(scope).post(save_scope))
         .route("/readiness", get(readiness))
-}
-
-fn form_errors(e: AppError) -> Result<Value, PageError> {
-    match e {
-        AppError::Validation(list) => {
-            let map: std::collections::BTreeMap<String, String> =
-                list.into_iter().map(|f| (f.field, f.message)).collect();
-            Ok(Value::from_serialize(&map))
-        }
-        other => Err(other.into()),
-    }
 }
 
 pub(crate) fn status_badge(s: ControlStatus) -> &'static str {
@@ -141,12 +130,6 @@ async fn controls(
     Query(q): Query<ControlsQuery>,
 ) -> PageResult {
     controls_page(&st, &s, q, context! {}, StatusCode::OK).await
-}
-
-#[derive(Deserialize)]
-struct CsrfOnly {
-    #[serde(rename = "_csrf")]
-    csrf: String,
 }
 
 async fn adopt(
@@ -478,29 +461,8 @@ async fn assign(
         owner_id: Some(f.owner_id).filter(|x| !x.is_empty()),
         backup_owner_id: Some(f.backup_owner_id).filter(|x| !x.is_empty()),
     };
-    match st.app.assign_control(&s.actor, &id, o).await {
-        Ok(_) => {
-            control_page(
-                &st,
-                &s,
-                &id,
-                context! { flash => flash("ok", "Ownership saved.") },
-                StatusCode::OK,
-            )
-            .await
-        }
-        Err(e) => {
-            let errors = form_errors(e)?;
-            control_page(
-                &st,
-                &s,
-                &id,
-                context! { errors => errors },
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    }
+    let result = st.app.assign_control(&s.actor, &id, o).await;
+    after_change(&st, &s, &id, result, "Ownership saved.").await
 }
 
 #[derive(Deserialize)]
@@ -523,29 +485,8 @@ async fn applicability(
         applicable: f.applicable == "yes",
         justification: Some(f.justification),
     };
-    match st.app.set_applicability(&s.actor, &id, a).await {
-        Ok(_) => {
-            control_page(
-                &st,
-                &s,
-                &id,
-                context! { flash => flash("ok", "Applicability saved.") },
-                StatusCode::OK,
-            )
-            .await
-        }
-        Err(e) => {
-            let errors = form_errors(e)?;
-            control_page(
-                &st,
-                &s,
-                &id,
-                context! { errors => errors },
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    }
+    let result = st.app.set_applicability(&s.actor, &id, a).await;
+    after_change(&st, &s, &id, result, "Applicability saved.").await
 }
 
 #[derive(Deserialize)]
@@ -562,13 +503,15 @@ async fn map(
     UiForm(f): UiForm<MapForm>,
 ) -> PageResult {
     check_csrf(&s, &f.csrf)?;
-    match st.app.map_criterion(&s.actor, &id, &f.criterion).await {
-        Ok(_) => control_page(&st, &s, &id, context! { flash => flash("ok", format!("Mapped to {}.", f.criterion.trim().to_uppercase())) }, StatusCode::OK).await,
-        Err(e) => {
-            let errors = form_errors(e)?;
-            control_page(&st, &s, &id, context! { errors => errors }, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-    }
+    let result = st.app.map_criterion(&s.actor, &id, &f.criterion).await;
+    after_change(
+        &st,
+        &s,
+        &id,
+        result,
+        format!("Mapped to {}.", f.criterion.trim().to_uppercase()),
+    )
+    .await
 }
 
 async fn unmap(
@@ -578,29 +521,8 @@ async fn unmap(
     UiForm(f): UiForm<CsrfOnly>,
 ) -> PageResult {
     check_csrf(&s, &f.csrf)?;
-    match st.app.unmap_criterion(&s.actor, &id, &criterion).await {
-        Ok(_) => {
-            control_page(
-                &st,
-                &s,
-                &id,
-                context! { flash => flash("ok", format!("Unmapped {criterion}.")) },
-                StatusCode::OK,
-            )
-            .await
-        }
-        Err(e) => {
-            let errors = form_errors(e)?;
-            control_page(
-                &st,
-                &s,
-                &id,
-                context! { errors => errors },
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    }
+    let result = st.app.unmap_criterion(&s.actor, &id, &criterion).await;
+    after_change(&st, &s, &id, result, format!("Unmapped {criterion}.")).await
 }
 
 // ---------- scope ----------
@@ -988,5 +910,39 @@ async fn import(
             .await
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The answer to a change made from a control's page: the page again, with a confirmation or
+/// with the form's errors beside their fields.
+async fn after_change(
+    st: &AppState,
+    s: &Session,
+    id: &str,
+    result: Result<vouch_app::controls::ControlView, AppError>,
+    ok: impl Into<String>,
+) -> PageResult {
+    match result {
+        Ok(_) => {
+            control_page(
+                st,
+                s,
+                id,
+                context! { flash => flash("ok", ok.into()) },
+                StatusCode::OK,
+            )
+            .await
+        }
+        Err(e) => {
+            let errors = form_errors(e)?;
+            control_page(
+                st,
+                s,
+                id,
+                context! { errors => errors },
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
     }
 }

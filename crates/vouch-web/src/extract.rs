@@ -261,3 +261,10 @@ impl<T: DeserializeOwned> FromRequest<AppState> for UiForm<T> {
         }
     }
 }
+
+/// A form that carries nothing but its CSRF token (sign out, revoke, remove).
+#[derive(serde::Deserialize)]
+pub(crate) struct CsrfOnly {
+    #[serde(rename = "_csrf")]
+    pub csrf: String,
+}

@@ -1,10 +1,11 @@
 //! The UI's pages and forms. Each form carries the CSRF token; each action calls the app.
 use crate::error::PageError;
 use crate::extract::{
-    AnySession, Client, PRE_COOKIE, SESSION_COOKIE, UiForm, UiUser, check_csrf, cookie, same_secret,
+    AnySession, Client, CsrfOnly, PRE_COOKIE, SESSION_COOKIE, UiForm, UiUser, check_csrf, cookie,
+    same_secret,
 };
 use crate::state::AppState;
-use crate::views::{flash, page, views};
+use crate::views::{flash, form_errors, page, views};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -58,16 +59,6 @@ fn render(name: &str, ctx: Value) -> PageResult {
 
 /// Turns validation errors into a field → message map for the template, other errors into
 /// an error page.
-fn form_errors(e: AppError) -> Result<Value, PageError> {
-    match e {
-        AppError::Validation(list) => {
-            let map: std::collections::BTreeMap<String, String> =
-                list.into_iter().map(|f| (f.field, f.message)).collect();
-            Ok(Value::from_serialize(&map))
-        }
-        other => Err(other.into()),
-    }
-}
 
 // ---------- sign-in ----------
 
@@ -216,12 +207,6 @@ async fn mfa_submit(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-#[derive(Deserialize)]
-struct CsrfOnly {
-    #[serde(rename = "_csrf")]
-    csrf: String,
 }
 
 async fn logout(

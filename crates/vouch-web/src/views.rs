@@ -167,3 +167,16 @@ mod tests {
         }
     }
 }
+
+/// Turns validation errors into a field → message map for a form template; any other error
+/// becomes an error page.
+pub(crate) fn form_errors(e: vouch_app::AppError) -> Result<Value, crate::error::PageError> {
+    match e {
+        vouch_app::AppError::Validation(list) => {
+            let map: std::collections::BTreeMap<String, String> =
+                list.into_iter().map(|f| (f.field, f.message)).collect();
+            Ok(Value::from_serialize(&map))
+        }
+        other => Err(other.into()),
+    }
+}
