@@ -9,58 +9,34 @@
 //!
 //! Time moves with a `ManualClock`, so expiry is tested without sleeping. The PostgreSQL half is
 //! skipped (with a message) when no server is reachable outside CI, like the store's suite.
-//! Everything lives in this one file so it shares nothing with `tests/browser.rs`.
+//! The harness (`tests/support/http.rs`) is shared with `tests/controls_api.rs`.
 
-use reqwest::cookie::{CookieStore, Jar};
-use reqwest::header::{self, HeaderMap};
+mod support;
+
+use reqwest::header;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
+use support::http::*;
 use totp_rs::{Algorithm, Secret, TOTP};
 use vouch_app::authz::{Action, permits};
-use vouch_app::clock::ManualClock;
 use vouch_app::tokens::{NewToken, TokenView};
-use vouch_app::users::{NewUser, UserPatch, UserView};
-use vouch_app::{Actor, ActorKind, App, AppConfig, AuditFilter, Backend};
+use vouch_app::users::{UserPatch, UserView};
+use vouch_app::{Actor, Backend};
 use vouch_domain::Role;
 use vouch_domain::audit::AuditEvent;
-use vouch_sso::testing::TestIdp;
-use vouch_sso::{OidcClient, OidcConfig};
-use vouch_store::testing::TestDb;
-use vouch_web::{SsoSettings, WebConfig};
 
-const PASSWORD: &str = "correct horse battery staple";
 /// Small, so the oversized-body test needs only a small body.
 const MAX_BODY: usize = 16 * 1024;
-/// Every HTTP call gives up after this long.
-const HTTP_TIMEOUT: Duration = Duration::from_secs(20);
+const LIMITS: Limits = Limits {
+    max_body: MAX_BODY,
+    http_timeout: Duration::from_secs(20),
+};
 /// Every test gives up after this long.
 const TEST_LIMIT: Duration = Duration::from_secs(180);
-const SSO_CLIENT_ID: &str = "vouch-api-tests";
-const SSO_CLIENT_SECRET: &str = "api-tests-secret";
-const SSO_BUTTON: &str = "Sign in with Test IdP";
-
-/// Runs each named test once per backend: `sqlite::name` and `postgres::name`.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::bounded(super::$name(vouch_app::Backend::Sqlite)).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::bounded(super::$name(vouch_app::Backend::Postgres)).await;
-            })*
-        }
-    };
-}
 
 on_both_backends!(
+    TEST_LIMIT;
     role_matrix_follows_the_permission_table,
     bad_input_is_a_clear_problem,
     bad_credentials_are_401_problems,
@@ -77,502 +53,9 @@ on_both_backends!(
     ops_endpoints,
 );
 
-async fn bounded(test: impl Future<Output = ()>) {
-    tokio::time::timeout(TEST_LIMIT, test)
-        .await
-        .expect("the test did not finish in time");
-}
-
 // =====================================================================================
-// Harness
+// TOTP helpers
 // =====================================================================================
-
-/// A running Vouch: the app (for setting up people and reading the audit log directly), its
-/// clock, and the address it serves on.
-struct Harness {
-    app: App,
-    clock: Arc<ManualClock>,
-    base: String,
-    http: reqwest::Client,
-    db: TestDb,
-    server: tokio::task::JoinHandle<()>,
-    idp: Option<TestIdp>,
-}
-
-impl Harness {
-    async fn start(backend: Backend) -> Option<Harness> {
-        Self::launch(backend, false).await
-    }
-
-    async fn start_with_sso(backend: Backend) -> Option<Harness> {
-        Self::launch(backend, true).await
-    }
-
-    async fn launch(backend: Backend, sso: bool) -> Option<Harness> {
-        let db = TestDb::new(backend).await?;
-        // Real time as the start, so ID tokens from the identity provider (which uses the
-        // system clock) and the app agree until a test moves the clock.
-        let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
-        let app = App::new(db.store.clone(), clock.clone(), AppConfig::default());
-        // Bound first, so the callback URL registered with the identity provider is known.
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (idp, client, sso_settings) = if sso {
-            let redirect = format!("{base}/auth/sso/callback");
-            let idp = TestIdp::start(SSO_CLIENT_ID, SSO_CLIENT_SECRET, &redirect).await;
-            let cfg = OidcConfig::new(
-                idp.issuer_url(),
-                SSO_CLIENT_ID,
-                Some(SSO_CLIENT_SECRET.to_string()),
-                redirect,
-            );
-            let client = OidcClient::discover(&cfg)
-                .await
-                .expect("discover the test identity provider");
-            (
-                Some(idp),
-                Some(Arc::new(client)),
-                Some(SsoSettings {
-                    display_name: SSO_BUTTON.into(),
-                }),
-            )
-        } else {
-            (None, None, None)
-        };
-        let config = WebConfig {
-            public_url: base.clone(),
-            max_body_bytes: MAX_BODY,
-            sso: sso_settings,
-        };
-        let router = vouch_web::router(app.clone(), config, client);
-        let server = tokio::spawn(async move {
-            vouch_web::serve(listener, router, std::future::pending())
-                .await
-                .expect("server runs");
-        });
-        Some(Harness {
-            app,
-            clock,
-            base,
-            http: client_builder().build().unwrap(),
-            db,
-            server,
-            idp,
-        })
-    }
-
-    async fn finish(self) {
-        self.server.abort();
-        let _ = self.server.await;
-        drop(self.idp);
-        self.db.cleanup().await;
-    }
-
-    fn idp(&self) -> &TestIdp {
-        self.idp.as_ref().expect("started with single sign-on")
-    }
-
-    fn advance(&self, d: time::Duration) {
-        self.clock.advance(d);
-    }
-
-    fn browser(&self) -> Browser {
-        Browser::new(&self.base)
-    }
-
-    /// A person created from the command line (the operator), optionally with a password.
-    async fn user(&self, email: &str, role: Role, password: Option<&str>) -> UserView {
-        self.app
-            .create_user(
-                &Actor::cli(),
-                NewUser {
-                    email: email.into(),
-                    name: name_of(email),
-                    role,
-                    password: password.map(str::to_string),
-                },
-            )
-            .await
-            .unwrap_or_else(|e| panic!("create {email}: {e}"))
-    }
-
-    /// A token created by `u` in a signed-in session (as `POST /api/v1/tokens` would).
-    async fn token(&self, u: &UserView, role: Role) -> (TokenView, String) {
-        self.token_expiring(u, role, None).await
-    }
-
-    async fn token_expiring(
-        &self,
-        u: &UserView,
-        role: Role,
-        expires_at: Option<String>,
-    ) -> (TokenView, String) {
-        self.app
-            .create_token(
-                &user_actor(u),
-                NewToken {
-                    name: format!("{} token", role.as_str()),
-                    role,
-                    expires_at,
-                },
-            )
-            .await
-            .unwrap_or_else(|e| panic!("token for {}: {e}", u.email))
-    }
-
-    async fn set_role(&self, u: &UserView, role: Role) {
-        self.app
-            .update_user(
-                &Actor::cli(),
-                &u.id,
-                UserPatch {
-                    role: Some(role),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
-    }
-
-    /// The number of audit events, after checking that the whole chain verifies.
-    async fn event_count(&self) -> i64 {
-        self.app
-            .verify_audit_log(&Actor::cli())
-            .await
-            .expect("verify runs")
-            .unwrap_or_else(|e| panic!("the audit chain is broken: {e}"))
-    }
-
-    /// All events, oldest first.
-    async fn events(&self) -> Vec<AuditEvent> {
-        let mut all = self
-            .app
-            .audit_events(
-                &Actor::cli(),
-                &AuditFilter {
-                    limit: 1000,
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
-        all.reverse();
-        all
-    }
-
-    async fn last_event(&self) -> AuditEvent {
-        self.events().await.pop().expect("an event")
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// An API call with a bearer token (or with a raw Authorization header value).
-    async fn api(&self, auth: &str, method: Method, path: &str, body: Option<&Value>) -> Resp {
-        let mut rb = self
-            .http
-            .request(method, self.url(&format!("/api/v1{path}")))
-            .header(header::AUTHORIZATION, auth);
-        if let Some(b) = body {
-            rb = rb.json(b);
-        }
-        send(rb).await
-    }
-
-    async fn bearer(&self, secret: &str, method: Method, path: &str, body: Option<&Value>) -> Resp {
-        self.api(&format!("Bearer {secret}"), method, path, body)
-            .await
-    }
-
-    /// A raw request with a body and content type of the test's choosing.
-    async fn raw(
-        &self,
-        secret: &str,
-        method: Method,
-        path: &str,
-        ctype: Option<&str>,
-        body: impl Into<reqwest::Body>,
-    ) -> Resp {
-        let mut rb = self
-            .http
-            .request(method, self.url(&format!("/api/v1{path}")))
-            .bearer_auth(secret)
-            .body(body);
-        if let Some(ct) = ctype {
-            rb = rb.header(header::CONTENT_TYPE, ct);
-        }
-        send(rb).await
-    }
-
-    /// A browser signed in with a password (no second factor).
-    async fn signed_in(&self, email: &str) -> Browser {
-        let b = self.browser();
-        let r = b.login(email, PASSWORD).await;
-        assert_eq!(
-            r.status,
-            StatusCode::SEE_OTHER,
-            "sign-in of {email}: {}",
-            r.body
-        );
-        assert_eq!(r.location(), "/");
-        b
-    }
-}
-
-fn name_of(email: &str) -> String {
-    let local = email.split('@').next().unwrap();
-    let mut c = local.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => "Someone".into(),
-    }
-}
-
-/// The actor of a person in a browser session, as the web layer builds it.
-fn user_actor(u: &UserView) -> Actor {
-    Actor {
-        kind: ActorKind::User,
-        user_id: Some(u.id.clone()),
-        label: u.email.clone(),
-        role: u.role,
-        request_id: None,
-    }
-}
-
-fn client_builder() -> reqwest::ClientBuilder {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(HTTP_TIMEOUT)
-        .connect_timeout(Duration::from_secs(5))
-}
-
-/// A response, read whole.
-#[derive(Debug)]
-struct Resp {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-async fn send(rb: reqwest::RequestBuilder) -> Resp {
-    let r = rb.send().await.expect("the request gets an answer");
-    let status = r.status();
-    let headers = r.headers().clone();
-    let body = r.text().await.expect("the body can be read");
-    Resp {
-        status,
-        headers,
-        body,
-    }
-}
-
-impl Resp {
-    #[track_caller]
-    fn location(&self) -> &str {
-        self.headers
-            .get(header::LOCATION)
-            .unwrap_or_else(|| panic!("no Location in a {} answer: {}", self.status, self.body))
-            .to_str()
-            .unwrap()
-    }
-
-    #[track_caller]
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}), status {}: {}", self.status, self.body))
-    }
-
-    fn content_type(&self) -> &str {
-        self.headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-
-    /// The value a `Set-Cookie` in this answer gives `name`, if any.
-    fn set_cookie(&self, name: &str) -> Option<String> {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(|c| {
-                let first = c.split(';').next()?;
-                let (k, v) = first.split_once('=')?;
-                (k.trim() == name).then(|| v.trim().to_string())
-            })
-    }
-
-    #[track_caller]
-    fn expect(&self, status: u16) -> &Resp {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "unexpected status; body: {}",
-            self.body
-        );
-        self
-    }
-}
-
-/// Checks an RFC 9457 problem: the status, the media type and the four members.
-#[track_caller]
-fn assert_problem(r: &Resp, status: u16) -> Value {
-    assert_eq!(
-        r.status.as_u16(),
-        status,
-        "unexpected status; body: {}",
-        r.body
-    );
-    assert!(
-        r.content_type().starts_with("application/problem+json"),
-        "a {status} must be application/problem+json, got '{}': {}",
-        r.content_type(),
-        r.body
-    );
-    let p = r.json();
-    for member in ["type", "title", "detail"] {
-        assert!(
-            p[member].as_str().is_some_and(|s| !s.trim().is_empty()),
-            "problem without '{member}': {p}"
-        );
-    }
-    assert_eq!(p["status"], json!(status), "problem status member: {p}");
-    p
-}
-
-/// The `field` names of a validation problem's `errors`.
-fn error_fields(p: &Value) -> Vec<String> {
-    p["errors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no errors[] in {p}"))
-        .iter()
-        .map(|e| {
-            assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "{e}");
-            e["field"].as_str().unwrap().to_string()
-        })
-        .collect()
-}
-
-/// A person's browser: keeps cookies, does not follow redirects.
-struct Browser {
-    http: reqwest::Client,
-    jar: Arc<Jar>,
-    base: String,
-}
-
-impl Browser {
-    fn new(base: &str) -> Browser {
-        let jar = Arc::new(Jar::default());
-        Browser {
-            http: client_builder()
-                .cookie_provider(jar.clone())
-                .build()
-                .unwrap(),
-            jar,
-            base: base.to_string(),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        if path.starts_with("http://") {
-            path.to_string()
-        } else {
-            format!("{}{path}", self.base)
-        }
-    }
-
-    async fn get(&self, path: &str) -> Resp {
-        send(self.http.get(self.url(path))).await
-    }
-
-    async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Resp {
-        send(self.http.post(self.url(path)).form(form)).await
-    }
-
-    /// A cookie this browser holds for Vouch.
-    fn cookie(&self, name: &str) -> Option<String> {
-        let url: reqwest::Url = self.base.parse().unwrap();
-        let all = self.jar.cookies(&url)?;
-        all.to_str().ok()?.split("; ").find_map(|kv| {
-            let (k, v) = kv.split_once('=')?;
-            (k == name).then(|| v.to_string())
-        })
-    }
-
-    async fn login_with_next(&self, email: &str, password: &str, next: &str) -> Resp {
-        let page = self.get("/login").await;
-        page.expect(200);
-        let csrf = csrf_in(&page.body);
-        self.post_form(
-            "/login",
-            &[
-                ("_csrf", &csrf),
-                ("email", email),
-                ("password", password),
-                ("next", next),
-            ],
-        )
-        .await
-    }
-
-    async fn login(&self, email: &str, password: &str) -> Resp {
-        self.login_with_next(email, password, "/").await
-    }
-
-    /// The session's CSRF token, read from a signed-in page.
-    async fn csrf(&self) -> String {
-        let page = self.get("/account").await;
-        page.expect(200);
-        csrf_in(&page.body)
-    }
-
-    async fn logout(&self) {
-        let csrf = self.csrf().await;
-        let r = self.post_form("/logout", &[("_csrf", &csrf)]).await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-        assert_eq!(r.location(), "/login");
-        assert!(
-            self.cookie("vouch_session").is_none(),
-            "the session cookie is removed"
-        );
-    }
-
-    /// An API call from this browser's session, with the CSRF header when given.
-    async fn api(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-        csrf: Option<&str>,
-    ) -> Resp {
-        let mut rb = self
-            .http
-            .request(method, self.url(&format!("/api/v1{path}")));
-        if let Some(t) = csrf {
-            rb = rb.header("X-CSRF-Token", t);
-        }
-        if let Some(b) = body {
-            rb = rb.json(b);
-        }
-        send(rb).await
-    }
-}
-
-/// The text between `start` and the next `end` in `html`.
-fn between<'a>(html: &'a str, start: &str, end: &str) -> Option<&'a str> {
-    let i = html.find(start)? + start.len();
-    let rest = &html[i..];
-    Some(&rest[..rest.find(end)?])
-}
-
-#[track_caller]
-fn csrf_in(html: &str) -> String {
-    between(html, r#"name="_csrf" value=""#, "\"")
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| panic!("no _csrf field in the page: {html}"))
-        .to_string()
-}
 
 #[track_caller]
 fn totp_secret_in(html: &str) -> String {
@@ -688,7 +171,7 @@ async fn holder_with_token(h: &Harness, role: Role) -> (UserView, TokenView, Str
 }
 
 async fn role_matrix_follows_the_permission_table(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = Harness::start(backend, LIMITS).await else {
         return;
     };
     // Owns the tokens others try to revoke; the target is what others try to change.
@@ -960,7 +443,7 @@ async fn role_matrix_follows_the_permission_table(backend: Backend) {
 // =====================================================================================
 
 async fn bad_input_is_a_clear_problem(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = Harness::start(backend, LIMITS).await else {
         return;
     };
     let admin = h
@@ -1172,7 +655,7 @@ async fn bad_input_is_a_clear_problem(backend: Backend) {
 }
 
 async fn bad_credentials_are_401_problems(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = Harness::start(backend, LIMITS).await else {
         return;
     };
     let admin = h
@@ -1290,7 +773,7 @@ async fn bad_credentials_are_401_problems(backend: Backend) {
 // =====================================================================================
 
 async fn sign_in_form_errors_and_csrf(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = Harness::start(backend, LIMITS).await else {
         return;
     };
     let alice = h
@@ -1426,7 +909,7 @@ async fn sign_in_form_errors_and_csrf(backend: Backend) {
 }
 
 async fn sign_in_is_rate_limited(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = Harness::start(backend, LIMITS).await else {
         return;
     };
     h.user("bob@example.com", Role::Employee, Some(PASSWORD))
@@ -1493,7 +976,7 @@ async fn sign_in_is_rate_limited(backend: Backend) {
 }
 
 async fn sessions_expire_and_sign_out_ends_them(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = Harness::start(backend, LIMITS).await else {
         return;
     };
     let dave = h
@@ -1560,7 +1043,7 @@ async fn sessions_expire_and_sign_out_ends_them(backend: Backend) {
 // =====================================================================================
 
 async fn totp_second_factor_and_recovery_codes(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = Harness::start(backend, LIMITS).await else {
         return;
     };
     let email = "erin@example.com";
@@ -1756,7 +1239,7 @@ async fn totp_second_factor_and_recovery_codes(backend: Backend) {
 }
 
 async fn required_mfa_sends_people_to_enrol(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = Harness::start(backend, LIMITS).await else {
         return;
     };
     h.user("admin@example.com", Role::Admin, Some(PASSWORD))
@@ -1822,7 +1305,7 @@ async fn required_mfa_sends_people_to_enrol(backend: Backend) {
 // =====================================================================================
 
 async fn first_run_setup_works_once(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = Harness::start(backend, LIMITS).await else {
         return;
     };
     let token = h
@@ -1952,7 +1435,7 @@ async fn first_run_setup_works_once(backend: Backend) {
 // =====================================================================================
 
 async fn token_rules(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = Harness::start(backend, LIMITS).await else {
         return;
     };
     let lead = h
@@ -2087,7 +1570,7 @@ async fn token_rules(backend: Backend) {
 }
 
 async fn disabling_and_demoting_people_cuts_their_access(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = Harness::start(backend, LIMITS).await else {
         return;
     };
     let admin = h.user("admin@example.com", Role::Admin, None).await;
@@ -2233,7 +1716,7 @@ async fn sso_to_callback(h: &Harness, b: &Browser, next: &str) -> String {
 }
 
 async fn single_sign_on_end_to_end(backend: Backend) {
-    let Some(h) = Harness::start_with_sso(backend).await else {
+    let Some(h) = Harness::start_with_sso(backend, LIMITS).await else {
         return;
     };
     let kim = h.user("kim@example.com", Role::ControlOwner, None).await;
@@ -2389,7 +1872,7 @@ async fn single_sign_on_end_to_end(backend: Backend) {
 // =====================================================================================
 
 async fn ui_pages_follow_the_permission_table(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = Harness::start(backend, LIMITS).await else {
         return;
     };
     // Enough events for the audit log to page (50 a page), with before/after values to show.
@@ -2462,7 +1945,7 @@ async fn ui_pages_follow_the_permission_table(backend: Backend) {
 // =====================================================================================
 
 async fn ops_endpoints(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = Harness::start(backend, LIMITS).await else {
         return;
     };
     let r = send(h.http.get(h.url("/healthz"))).await;

@@ -8,31 +8,27 @@
 //! endpoint with exactly one audit event per successful change and none for a refusal, the
 //! session + CSRF path, and the matrix export/import when those routes exist.
 //!
-//! The harness is copied from `tests/api.rs` so the two files share nothing. The PostgreSQL half
+//! The harness (`tests/support/http.rs`) is shared with `tests/api.rs`. The PostgreSQL half
 //! is skipped (with a message) when no server is reachable outside CI.
 
-use reqwest::cookie::Jar;
-use reqwest::header::{self, HeaderMap};
-use reqwest::{Method, StatusCode};
+mod support;
+
+use reqwest::Method;
+use reqwest::header;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
+use support::http::*;
+use support::{MATRIX_HEAD, parse_csv};
 use vouch_app::authz::{Action, permits};
-use vouch_app::clock::ManualClock;
-use vouch_app::tokens::{NewToken, TokenView};
-use vouch_app::users::{NewUser, UserPatch, UserView};
-use vouch_app::{Actor, ActorKind, App, AppConfig, AuditFilter, Backend};
+use vouch_app::users::UserView;
+use vouch_app::{Actor, Backend};
 use vouch_domain::Role;
-use vouch_domain::audit::AuditEvent;
-use vouch_store::testing::TestDb;
-use vouch_web::WebConfig;
 
-const PASSWORD: &str = "correct horse battery staple";
-const MAX_BODY: usize = 64 * 1024;
-/// Every HTTP call gives up after this long.
-const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+const LIMITS: Limits = Limits {
+    max_body: 64 * 1024,
+    http_timeout: Duration::from_secs(30),
+};
 /// Every test gives up after this long.
 const TEST_LIMIT: Duration = Duration::from_secs(240);
 
@@ -41,25 +37,8 @@ const SECURITY_CRITERIA: usize = 33;
 const ALL_CRITERIA: usize = 61;
 const AVAILABILITY_CRITERIA: usize = 3;
 
-/// Runs each named test once per backend: `sqlite::name` and `postgres::name`.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::bounded(super::$name(vouch_app::Backend::Sqlite)).await;
-            })*
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() {
-                super::bounded(super::$name(vouch_app::Backend::Postgres)).await;
-            })*
-        }
-    };
-}
-
 on_both_backends!(
+    TEST_LIMIT;
     adopting_the_whole_library_covers_every_criterion,
     adopting_by_ids_is_all_or_nothing,
     custom_controls_and_edits,
@@ -74,192 +53,17 @@ on_both_backends!(
     export_and_import_when_present,
 );
 
-async fn bounded(test: impl Future<Output = ()>) {
-    tokio::time::timeout(TEST_LIMIT, test)
-        .await
-        .expect("the test did not finish in time");
-}
-
 // =====================================================================================
-// Harness (copied from tests/api.rs, trimmed to what these tests use)
+// Harness helpers of this file
 // =====================================================================================
-
-struct Harness {
-    app: App,
-    base: String,
-    http: reqwest::Client,
-    db: TestDb,
-    server: tokio::task::JoinHandle<()>,
-}
 
 impl Harness {
-    async fn start(backend: Backend) -> Option<Harness> {
-        let db = TestDb::new(backend).await?;
-        let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
-        let app = App::new(db.store.clone(), clock, AppConfig::default());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let config = WebConfig {
-            public_url: base.clone(),
-            max_body_bytes: MAX_BODY,
-            sso: None,
-        };
-        let router = vouch_web::router(app.clone(), config, None);
-        let server = tokio::spawn(async move {
-            vouch_web::serve(listener, router, std::future::pending())
-                .await
-                .expect("server runs");
-        });
-        Some(Harness {
-            app,
-            base,
-            http: client_builder().build().unwrap(),
-            db,
-            server,
-        })
-    }
-
-    async fn finish(self) {
-        self.server.abort();
-        let _ = self.server.await;
-        self.db.cleanup().await;
-    }
-
-    /// A person created from the command line (the operator), optionally with a password.
-    async fn user(&self, email: &str, role: Role, password: Option<&str>) -> UserView {
-        self.app
-            .create_user(
-                &Actor::cli(),
-                NewUser {
-                    email: email.into(),
-                    name: name_of(email),
-                    role,
-                    password: password.map(str::to_string),
-                },
-            )
-            .await
-            .unwrap_or_else(|e| panic!("create {email}: {e}"))
-    }
-
-    async fn token(&self, u: &UserView, role: Role) -> (TokenView, String) {
-        self.app
-            .create_token(
-                &user_actor(u),
-                NewToken {
-                    name: format!("{} token", role.as_str()),
-                    role,
-                    expires_at: None,
-                },
-            )
-            .await
-            .unwrap_or_else(|e| panic!("token for {}: {e}", u.email))
-    }
-
-    async fn set_role(&self, u: &UserView, role: Role) {
-        self.app
-            .update_user(
-                &Actor::cli(),
-                &u.id,
-                UserPatch {
-                    role: Some(role),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
-    }
-
-    async fn disable(&self, u: &UserView) {
-        self.app
-            .update_user(
-                &Actor::cli(),
-                &u.id,
-                UserPatch {
-                    status: Some("disabled".into()),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
-    }
-
     /// A compliance lead with a token of that role: the usual caller of these tests.
     async fn lead(&self) -> String {
         let u = self
             .user("lead@example.com", Role::ComplianceLead, None)
             .await;
         self.token(&u, Role::ComplianceLead).await.1
-    }
-
-    /// The number of audit events, after checking that the whole chain verifies.
-    async fn event_count(&self) -> i64 {
-        self.app
-            .verify_audit_log(&Actor::cli())
-            .await
-            .expect("verify runs")
-            .unwrap_or_else(|e| panic!("the audit chain is broken: {e}"))
-    }
-
-    /// All events, oldest first.
-    async fn events(&self) -> Vec<AuditEvent> {
-        let mut all = self
-            .app
-            .audit_events(
-                &Actor::cli(),
-                &AuditFilter {
-                    limit: 1000,
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
-        all.reverse();
-        all
-    }
-
-    async fn last_event(&self) -> AuditEvent {
-        self.events().await.pop().expect("an event")
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    async fn bearer(&self, secret: &str, method: Method, path: &str, body: Option<&Value>) -> Resp {
-        let mut rb = self
-            .http
-            .request(method, self.url(&format!("/api/v1{path}")))
-            .bearer_auth(secret);
-        if let Some(b) = body {
-            rb = rb.json(b);
-        }
-        send(rb).await
-    }
-
-    async fn get(&self, secret: &str, path: &str) -> Value {
-        let r = self.bearer(secret, Method::GET, path, None).await;
-        r.expect(200);
-        r.json()
-    }
-
-    /// A raw request with a body and content type of the test's choosing.
-    async fn raw(
-        &self,
-        secret: &str,
-        method: Method,
-        path: &str,
-        ctype: Option<&str>,
-        body: impl Into<reqwest::Body>,
-    ) -> Resp {
-        let mut rb = self
-            .http
-            .request(method, self.url(&format!("/api/v1{path}")))
-            .bearer_auth(secret)
-            .body(body);
-        if let Some(ct) = ctype {
-            rb = rb.header(header::CONTENT_TYPE, ct);
-        }
-        send(rb).await
     }
 
     /// Adopts library controls through the API (as `secret`), returning the ids added.
@@ -274,138 +78,6 @@ impl Harness {
         r.expect(200);
         serde_json::from_value(r.json()).unwrap()
     }
-}
-
-fn name_of(email: &str) -> String {
-    let local = email.split('@').next().unwrap();
-    let mut c = local.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => "Someone".into(),
-    }
-}
-
-fn user_actor(u: &UserView) -> Actor {
-    Actor {
-        kind: ActorKind::User,
-        user_id: Some(u.id.clone()),
-        label: u.email.clone(),
-        role: u.role,
-        request_id: None,
-    }
-}
-
-fn client_builder() -> reqwest::ClientBuilder {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(HTTP_TIMEOUT)
-        .connect_timeout(Duration::from_secs(5))
-}
-
-/// A response, read whole.
-#[derive(Debug)]
-struct Resp {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-async fn send(rb: reqwest::RequestBuilder) -> Resp {
-    let r = rb.send().await.expect("the request gets an answer");
-    let status = r.status();
-    let headers = r.headers().clone();
-    let body = r.bytes().await.expect("the body can be read").to_vec();
-    Resp {
-        status,
-        headers,
-        body,
-    }
-}
-
-impl Resp {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    #[track_caller]
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}), status {}: {}", self.status, self.text()))
-    }
-
-    fn content_type(&self) -> &str {
-        self.headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-    }
-
-    #[track_caller]
-    fn expect(&self, status: u16) -> &Resp {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "unexpected status; body: {}",
-            self.text()
-        );
-        self
-    }
-}
-
-/// Checks an RFC 9457 problem: the status, the media type and the four members.
-#[track_caller]
-fn assert_problem(r: &Resp, status: u16) -> Value {
-    assert_eq!(
-        r.status.as_u16(),
-        status,
-        "unexpected status; body: {}",
-        r.text()
-    );
-    assert!(
-        r.content_type().starts_with("application/problem+json"),
-        "a {status} must be application/problem+json, got '{}': {}",
-        r.content_type(),
-        r.text()
-    );
-    let p = r.json();
-    for member in ["type", "title", "detail"] {
-        assert!(
-            p[member].as_str().is_some_and(|s| !s.trim().is_empty()),
-            "problem without '{member}': {p}"
-        );
-    }
-    assert_eq!(p["status"], json!(status), "problem status member: {p}");
-    p
-}
-
-/// The `field` names of a validation problem's `errors`.
-#[track_caller]
-fn error_fields(p: &Value) -> Vec<String> {
-    p["errors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no errors[] in {p}"))
-        .iter()
-        .map(|e| {
-            assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "{e}");
-            e["field"].as_str().unwrap().to_string()
-        })
-        .collect()
-}
-
-/// A 422 whose errors name exactly `fields`, one of whose messages mentions `mentions`.
-#[track_caller]
-fn assert_invalid(r: &Resp, fields: &[&str], mentions: Option<&str>) -> Value {
-    let p = assert_problem(r, 422);
-    let mut got = error_fields(&p);
-    got.sort();
-    let mut want: Vec<String> = fields.iter().map(|s| s.to_string()).collect();
-    want.sort();
-    assert_eq!(got, want, "{p}");
-    if let Some(m) = mentions {
-        let text = p.to_string();
-        assert!(text.contains(m), "the problem should mention {m:?}: {p}");
-    }
-    p
 }
 
 fn ids_of(list: &Value) -> Vec<String> {
@@ -487,7 +159,7 @@ fn custom(id: &str) -> Value {
 // =====================================================================================
 
 async fn adopting_the_whole_library_covers_every_criterion(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = Harness::start(backend, LIMITS).await else {
         return;
     };
     let lead = h.lead().await;
@@ -566,7 +238,7 @@ async fn adopting_the_whole_library_covers_every_criterion(backend: Backend) {
 }
 
 async fn adopting_by_ids_is_all_or_nothing(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = Harness::start(backend, LIMITS).await else {
         return;
     };
     let lead = h.lead().await;
@@ -640,7 +312,7 @@ async fn adopting_by_ids_is_all_or_nothing(backend: Backend) {
 // =====================================================================================
 
 async fn custom_controls_and_edits(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = Harness::start(backend, LIMITS).await else {
         return;
     };
     let lead = h.lead().await;
@@ -849,7 +521,7 @@ async fn custom_controls_and_edits(backend: Backend) {
 }
 
 async fn mapping_and_unmapping_criteria(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = Harness::start(backend, LIMITS).await else {
         return;
     };
     let lead = h.lead().await;
@@ -964,7 +636,7 @@ async fn mapping_and_unmapping_criteria(backend: Backend) {
 // =====================================================================================
 
 async fn owners_backups_and_computed_status(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = Harness::start(backend, LIMITS).await else {
         return;
     };
     let lead = h.lead().await;
@@ -1163,7 +835,7 @@ async fn owners_backups_and_computed_status(backend: Backend) {
 }
 
 async fn not_applicable_needs_a_justification(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = Harness::start(backend, LIMITS).await else {
         return;
     };
     let lead = h.lead().await;
@@ -1269,7 +941,7 @@ async fn not_applicable_needs_a_justification(backend: Backend) {
 // =====================================================================================
 
 async fn readiness_follows_the_scope_and_lists_gaps(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = Harness::start(backend, LIMITS).await else {
         return;
     };
     let lead = h.lead().await;
@@ -1462,7 +1134,7 @@ async fn readiness_follows_the_scope_and_lists_gaps(backend: Backend) {
 }
 
 async fn scope_validation_names_each_field(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = Harness::start(backend, LIMITS).await else {
         return;
     };
     let lead = h.lead().await;
@@ -1631,7 +1303,7 @@ fn case(
 }
 
 async fn role_matrix_of_the_control_endpoints(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = Harness::start(backend, LIMITS).await else {
         return;
     };
     let person = h.user("person@example.com", Role::ControlOwner, None).await;
@@ -1817,91 +1489,14 @@ async fn role_matrix_of_the_control_endpoints(backend: Backend) {
 // Browser sessions on the API: writes need the CSRF header
 // =====================================================================================
 
-/// A person's browser: keeps cookies, does not follow redirects.
-struct Browser {
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Browser {
-    fn new(base: &str) -> Browser {
-        let jar = Arc::new(Jar::default());
-        Browser {
-            http: client_builder().cookie_provider(jar).build().unwrap(),
-            base: base.to_string(),
-        }
-    }
-
-    async fn get(&self, path: &str) -> Resp {
-        send(self.http.get(format!("{}{path}", self.base))).await
-    }
-
-    async fn login(&self, email: &str, password: &str) {
-        let page = self.get("/login").await;
-        page.expect(200);
-        let csrf = csrf_in(&page.text());
-        let r = send(self.http.post(format!("{}/login", self.base)).form(&[
-            ("_csrf", csrf.as_str()),
-            ("email", email),
-            ("password", password),
-            ("next", "/"),
-        ]))
-        .await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "sign-in: {}", r.text());
-    }
-
-    async fn csrf(&self) -> String {
-        let page = self.get("/controls").await;
-        page.expect(200);
-        csrf_in(&page.text())
-    }
-
-    async fn api(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-        csrf: Option<&str>,
-    ) -> Resp {
-        let mut rb = self
-            .http
-            .request(method, format!("{}/api/v1{path}", self.base));
-        if let Some(t) = csrf {
-            rb = rb.header("X-CSRF-Token", t);
-        }
-        if let Some(b) = body {
-            rb = rb.json(b);
-        }
-        send(rb).await
-    }
-}
-
-/// The text between `start` and the next `end` in `html`.
-fn between<'a>(html: &'a str, start: &str, end: &str) -> Option<&'a str> {
-    let i = html.find(start)? + start.len();
-    let rest = &html[i..];
-    Some(&rest[..rest.find(end)?])
-}
-
-#[track_caller]
-fn csrf_in(html: &str) -> String {
-    let start = r#"name="_csrf" value=""#;
-    let i = html
-        .find(start)
-        .unwrap_or_else(|| panic!("no _csrf field in the page: {html}"))
-        + start.len();
-    let rest = &html[i..];
-    rest[..rest.find('"').unwrap()].to_string()
-}
-
 async fn browser_sessions_need_the_csrf_header(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = Harness::start(backend, LIMITS).await else {
         return;
     };
     h.user("lead@example.com", Role::ComplianceLead, Some(PASSWORD))
         .await;
-    let b = Browser::new(&h.base);
-    b.login("lead@example.com", PASSWORD).await;
+    let b = h.browser();
+    b.sign_in("lead@example.com", PASSWORD).await;
     let count = h.event_count().await;
     // Reads need no token.
     b.api(Method::GET, "/controls", None, None)
@@ -1926,7 +1521,7 @@ async fn browser_sessions_need_the_csrf_header(backend: Backend) {
     );
     assert_eq!(h.event_count().await, count);
     // With it, the write goes through.
-    let csrf = b.csrf().await;
+    let csrf = b.csrf_from("/controls").await;
     let r = b
         .api(Method::POST, "/controls/adopt", Some(&body), Some(&csrf))
         .await;
@@ -1941,14 +1536,8 @@ async fn browser_sessions_need_the_csrf_header(backend: Backend) {
 // The UI pages: the same permissions, forms that say what is wrong, escaped output
 // =====================================================================================
 
-impl Browser {
-    async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Resp {
-        send(self.http.post(format!("{}{path}", self.base)).form(form)).await
-    }
-}
-
 async fn ui_pages_follow_the_permission_table(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = Harness::start(backend, LIMITS).await else {
         return;
     };
     h.app
@@ -1965,8 +1554,8 @@ async fn ui_pages_follow_the_permission_table(backend: Backend) {
     for role in Role::ALL {
         let email = format!("ui.{}@example.com", role.as_str().replace('_', "."));
         h.user(&email, role, Some(PASSWORD)).await;
-        let b = Browser::new(&h.base);
-        b.login(&email, PASSWORD).await;
+        let b = h.browser();
+        b.sign_in(&email, PASSWORD).await;
         let home = b.get("/").await;
         home.expect(200);
         let nav = home.text();
@@ -2016,7 +1605,7 @@ async fn ui_pages_follow_the_permission_table(backend: Backend) {
         }
         if !manage && view {
             // Forms posted anyway are refused and write nothing.
-            let csrf = b.csrf().await;
+            let csrf = b.csrf_from("/controls").await;
             let count = h.event_count().await;
             for (path, form) in [
                 ("/controls/adopt", vec![("_csrf", csrf.as_str())]),
@@ -2049,9 +1638,9 @@ async fn ui_pages_follow_the_permission_table(backend: Backend) {
     }
 
     // A lead's forms: errors shown on the page, output escaped, changes audited.
-    let b = Browser::new(&h.base);
-    b.login("ui.compliance.lead@example.com", PASSWORD).await;
-    let csrf = b.csrf().await;
+    let b = h.browser();
+    b.sign_in("ui.compliance.lead@example.com", PASSWORD).await;
+    let csrf = b.csrf_from("/controls").await;
     let count = h.event_count().await;
     let r = b
         .post_form(
@@ -2180,55 +1769,6 @@ async fn route_exists(h: &Harness, secret: &str, method: Method, path: &str) -> 
     !matches!(r.status.as_u16(), 404 | 405)
 }
 
-/// Splits CSV text into records (quoted fields may hold commas, quotes and newlines).
-fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(ch) = chars.next() {
-        if quoted {
-            match ch {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => quoted = false,
-                c => field.push(c),
-            }
-        } else {
-            match ch {
-                '"' => quoted = true,
-                ',' => row.push(std::mem::take(&mut field)),
-                '\r' => {}
-                '\n' => {
-                    row.push(std::mem::take(&mut field));
-                    rows.push(std::mem::take(&mut row));
-                }
-                c => field.push(c),
-            }
-        }
-    }
-    if !field.is_empty() || !row.is_empty() {
-        row.push(field);
-        rows.push(row);
-    }
-    rows
-}
-
-/// The columns the issue names for the auditor's matrix, in order.
-const MATRIX_HEAD: [&str; 8] = [
-    "id",
-    "name",
-    "description",
-    "owner",
-    "frequency",
-    "nature",
-    "criteria",
-    "status",
-];
-
 async fn import(h: &Harness, secret: &str, file_name: &str, body: &[u8]) -> Resp {
     h.raw(
         secret,
@@ -2241,7 +1781,7 @@ async fn import(h: &Harness, secret: &str, file_name: &str, body: &[u8]) -> Resp
 }
 
 async fn export_and_import_when_present(backend: Backend) {
-    let Some(h) = Harness::start(backend).await else {
+    let Some(h) = Harness::start(backend, LIMITS).await else {
         return;
     };
     let lead = h.lead().await;
@@ -2288,7 +1828,7 @@ async fn export_and_import_when_present(backend: Backend) {
             disposition.contains("attachment") && disposition.contains(".csv"),
             "{disposition}"
         );
-        exported_csv = r.body.clone();
+        exported_csv = r.bytes.clone();
         let rows = parse_csv(r.text().trim_start_matches('\u{feff}'));
         assert_eq!(
             rows[0][..8],
@@ -2324,8 +1864,8 @@ async fn export_and_import_when_present(backend: Backend) {
             "{}",
             r.content_type()
         );
-        assert!(r.body.starts_with(b"PK\x03\x04"), "an XLSX file is a ZIP");
-        assert!(r.body.len() > 2000, "a workbook with {} rows", added.len());
+        assert!(r.bytes.starts_with(b"PK\x03\x04"), "an XLSX file is a ZIP");
+        assert!(r.bytes.len() > 2000, "a workbook with {} rows", added.len());
         // Without a format, CSV; another format is a 400 problem naming it.
         let r = h.bearer(&lead, Method::GET, "/controls/export", None).await;
         r.expect(200);
@@ -2464,7 +2004,7 @@ async fn export_and_import_when_present(backend: Backend) {
             let now = h
                 .bearer(&lead, Method::GET, "/controls/export?format=csv", None)
                 .await;
-            let r = import(&h, &lead, "controls.csv", &now.body).await;
+            let r = import(&h, &lead, "controls.csv", &now.bytes).await;
             r.expect(200);
             assert_eq!(
                 r.json()["updated"],
