@@ -415,29 +415,14 @@ async fn update(
         }
         Err(e) => Err(e),
     };
-    match result {
-        Ok(_) => {
-            control_page(
-                &st,
-                &s,
-                &id,
-                context! { flash => flash("ok", "Saved. The change is in the audit log.") },
-                StatusCode::OK,
-            )
-            .await
-        }
-        Err(e) => {
-            let errors = form_errors(e)?;
-            control_page(
-                &st,
-                &s,
-                &id,
-                context! { errors => errors },
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    }
+    after_change(
+        &st,
+        &s,
+        &id,
+        result,
+        "Saved. The change is in the audit log.",
+    )
+    .await
 }
 
 #[derive(Deserialize)]
