@@ -499,8 +499,9 @@ impl App {
         Ok(())
     }
 
-    /// Starts two-factor enrolment: a fresh secret, kept pending until a code proves the
-    /// person's authenticator holds it.
+    /// Starts two-factor enrolment: a secret kept pending until a code proves the person's
+    /// authenticator holds it. A pending secret is offered again rather than replaced, so a
+    /// mistyped code or a reloaded page does not make the person scan a new QR code.
     pub async fn begin_mfa_enrolment(&self, actor: &Actor) -> Result<Enrolment, AppError> {
         self.authorize(actor, crate::Action::ManageOwnAccount)?;
         require_person(actor)?;
@@ -510,6 +511,14 @@ impl App {
             .user_by_id(&uid)
             .await?
             .ok_or_else(|| AppError::NotFound("user".into()))?;
+        if let Some(pending) = user.totp_pending_secret.clone() {
+            // Nothing changes, so nothing is written (dropping `tx` rolls it back).
+            let t = totp(&pending, &user.email)?;
+            return Ok(Enrolment {
+                secret_base32: pending,
+                otpauth_url: t.get_url(),
+            });
+        }
         let secret = Secret::generate_secret().to_encoded().to_string();
         let t = totp(&secret, &user.email)?;
         user.totp_pending_secret = Some(secret.clone());

@@ -1031,8 +1031,7 @@ async fn mfa_confirm(
             render("recovery_codes.html", ctx)
         }
         Err(AppError::Validation(v)) => {
-            // Show the same secret again: re-reading the pending secret would need another
-            // round trip; a fresh one is equally valid and simpler for the person.
+            // The enrolment page again, with the same pending secret and what went wrong.
             let msg = v
                 .into_iter()
                 .map(|f| f.message)

@@ -1050,7 +1050,8 @@ async fn totp_second_factor_and_recovery_codes(backend: Backend) {
     let erin = h.user(email, Role::ControlOwner, Some(PASSWORD)).await;
     let b = h.signed_in(email).await;
 
-    // A wrong code does not turn it on; the page shows a fresh secret to try again with.
+    // A wrong code does not turn it on; the page offers the same secret again, so the person
+    // does not have to scan a new QR code, and reloading it writes nothing.
     let page = b.get("/account/mfa").await;
     page.expect(200);
     let first = totp_secret_in(&page.body);
@@ -1069,6 +1070,15 @@ async fn totp_second_factor_and_recovery_codes(backend: Backend) {
             .mfa_enabled
     );
     let secret = totp_secret_in(&r.body);
+    assert_eq!(secret, first, "the pending secret is offered again");
+    let events = h.event_count().await;
+    let again = b.get("/account/mfa").await;
+    assert_eq!(totp_secret_in(&again.body), first);
+    assert_eq!(
+        h.event_count().await,
+        events,
+        "showing the enrolment page again changes nothing"
+    );
     let totp = totp_for(&secret, email);
     let r = b
         .post_form(
