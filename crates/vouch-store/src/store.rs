@@ -413,13 +413,22 @@ impl Store {
             args.push(value);
             sql.push_str(&clause.replace('?', &format!("${}", args.len())));
         };
+        // What a person types is matched literally: `%` and `_` are escaped, not wildcards.
         if let Some(a) = f.actor.as_deref().filter(|s| !s.is_empty()) {
-            let like = format!("%{}%", a.to_lowercase());
-            push(" AND (LOWER(actor) LIKE ? ", like.clone(), &mut args);
-            push(" OR LOWER(actor_label) LIKE ?)", like, &mut args);
+            let like = format!("%{}%", like_literal(&a.to_lowercase()));
+            push(
+                " AND (LOWER(actor) LIKE ? ESCAPE '!'",
+                like.clone(),
+                &mut args,
+            );
+            push(" OR LOWER(actor_label) LIKE ? ESCAPE '!')", like, &mut args);
         }
         if let Some(a) = f.action.as_deref().filter(|s| !s.is_empty()) {
-            push(" AND action LIKE ?", format!("{}%", a), &mut args);
+            push(
+                " AND action LIKE ? ESCAPE '!'",
+                format!("{}%", like_literal(a)),
+                &mut args,
+            );
         }
         if let Some(a) = f.object_type.as_deref().filter(|s| !s.is_empty()) {
             push(" AND object_type = ?", a.to_string(), &mut args);
@@ -473,6 +482,11 @@ impl Store {
         }
         Ok(verifier.finish(head_seq, &head_hash))
     }
+}
+
+/// Escapes LIKE's wildcards (with `!` as the escape character, the same in both databases).
+fn like_literal(s: &str) -> String {
+    s.replace('!', "!!").replace('%', "!%").replace('_', "!_")
 }
 
 pub(crate) fn user_from_row(r: &AnyRow) -> Result<UserRecord, StoreError> {

@@ -481,6 +481,26 @@ async fn audit_log_filters(db: &TestDb) {
         2,
         "actor match ignores case"
     );
+    for literal in ["user%", "_ser.", "%"] {
+        let f = AuditFilter {
+            action: Some(literal.into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            s.audit_events(&f).await.unwrap().len(),
+            0,
+            "{literal} is matched literally"
+        );
+    }
+    let f = AuditFilter {
+        actor: Some("t_st".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        s.audit_events(&f).await.unwrap().len(),
+        0,
+        "_ in an actor is matched literally"
+    );
     let f = AuditFilter {
         before_seq: Some(2),
         ..Default::default()
