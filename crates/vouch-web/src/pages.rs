@@ -1048,14 +1048,23 @@ async fn mfa_confirm(
 // ---------- settings ----------
 
 async fn settings(State(st): State<AppState>, UiUser(s): UiUser) -> PageResult {
+    settings_page(&st, &s, None).await
+}
+
+async fn settings_page(
+    st: &AppState,
+    s: &vouch_app::auth::Session,
+    flash: Option<Value>,
+) -> PageResult {
     st.app.authorize(&s.actor, Action::ManageSettings)?;
     let ctx = context! {
+        flash => flash,
         require_mfa => st.app.require_mfa().await?,
         sso => st.config.sso.as_ref().map(|x| x.display_name.clone()),
         public_url => st.config.public_url.clone(),
         max_body => st.config.max_body_bytes,
         backend => st.app.backend_name(),
-        ..page(&s, "Settings", "/settings"),
+        ..page(s, "Settings", "/settings"),
     };
     render("settings.html", ctx)
 }
@@ -1074,10 +1083,14 @@ async fn update_settings(
     UiForm(f): UiForm<SettingsForm>,
 ) -> PageResult {
     check_csrf(&s, &f.csrf)?;
-    st.app
-        .set_require_mfa(&s.actor, f.require_mfa.is_some())
-        .await?;
-    Ok(Redirect::to("/settings").into_response())
+    let on = f.require_mfa.is_some();
+    st.app.set_require_mfa(&s.actor, on).await?;
+    let msg = if on {
+        "Saved: two-factor authentication is now required; people without it enrol at their next sign-in."
+    } else {
+        "Saved: two-factor authentication is no longer required."
+    };
+    settings_page(&st, &s, Some(flash("ok", msg))).await
 }
 
 #[cfg(test)]
