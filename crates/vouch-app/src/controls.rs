@@ -60,7 +60,6 @@ fn snapshot(c: &Control) -> serde_json::Value {
 pub(crate) fn facts(c: &Control) -> ControlFacts {
     ControlFacts {
         id: c.id.clone(),
-        name: c.name.clone(),
         applicable: c.applicable,
         has_owner: c.owner_id.is_some(),
         has_description: !c.description.trim().is_empty(),

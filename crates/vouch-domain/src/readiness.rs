@@ -10,7 +10,6 @@ use serde::Serialize;
 #[derive(Clone, Debug, Default)]
 pub struct ControlFacts {
     pub id: String,
-    pub name: String,
     pub applicable: bool,
     pub has_owner: bool,
     pub has_description: bool,
@@ -89,13 +88,20 @@ pub struct CategoryReadiness {
     pub ready_pct: u8,
 }
 
+/// One control's computed status, as the readiness report lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ControlReadiness {
+    pub id: String,
+    pub status: ControlStatus,
+}
+
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Readiness {
     /// Share of in-scope criteria with at least one ready control, in percent.
     pub overall_pct: u8,
     pub categories: Vec<CategoryReadiness>,
     pub criteria: Vec<CriterionCoverage>,
-    pub controls: Vec<(String, ControlStatus)>,
+    pub controls: Vec<ControlReadiness>,
     pub gaps: Vec<Gap>,
 }
 
@@ -109,11 +115,14 @@ fn pct(part: usize, whole: usize) -> u8 {
 
 /// Judges the control set against the in-scope criteria.
 pub fn compute(scope: &Scope, catalog: &Catalog, controls: &[ControlFacts]) -> Readiness {
-    let statuses: Vec<(String, ControlStatus)> = controls
+    let statuses: Vec<ControlReadiness> = controls
         .iter()
-        .map(|c| (c.id.clone(), control_status(c)))
+        .map(|c| ControlReadiness {
+            id: c.id.clone(),
+            status: control_status(c),
+        })
         .collect();
-    let status_of = |id: &str| statuses.iter().find(|(c, _)| c == id).map(|(_, s)| *s);
+    let status_of = |id: &str| statuses.iter().find(|c| c.id == id).map(|c| c.status);
 
     let criteria: Vec<CriterionCoverage> = scope
         .criteria(catalog)
@@ -213,7 +222,6 @@ mod tests {
     fn control(id: &str, criteria: &[&str]) -> ControlFacts {
         ControlFacts {
             id: id.into(),
-            name: id.into(),
             applicable: true,
             has_owner: true,
             has_description: true,

@@ -216,8 +216,7 @@ pub fn load(over: &Overrides, env: &BTreeMap<String, String>) -> (Option<Config>
     let mut raw: BTreeMap<String, Raw> = BTreeMap::new();
     let known = |k: &str| KEYS.iter().find(|x| x.0 == k);
 
-    for (k, kind, def, _) in KEYS {
-        let _ = kind;
+    for (k, _, def, _) in KEYS {
         if let Some(d) = def {
             raw.insert(
                 k.to_string(),
