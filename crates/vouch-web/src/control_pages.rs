@@ -161,7 +161,7 @@ fn input_form_ctx(i: Option<&ControlInputForm>) -> Value {
     match i {
         Some(f) => context! {
             id => f.id, name => f.name, description => f.description, domain => f.domain,
-            frequencies => f.frequency_list(), nature => f.nature, evidence => f.evidence, criteria => f.criteria,
+            frequencies => f.frequency, nature => f.nature, evidence => f.evidence, criteria => f.criteria,
         },
         None => context! { frequencies => Vec::<String>::new(), nature => "manual" },
     }
@@ -203,10 +203,6 @@ struct ControlInputForm {
 }
 
 impl ControlInputForm {
-    fn frequency_list(&self) -> Vec<String> {
-        self.frequency.clone()
-    }
-
     fn parse(&self) -> Result<(Vec<Frequency>, Nature, Vec<String>, Vec<String>), AppError> {
         let mut errors = Vec::new();
         let mut freqs = Vec::new();
@@ -246,33 +242,11 @@ impl ControlInputForm {
     }
 }
 
-/// Axum's `Form` cannot read repeated keys into a Vec; serde_html_form-like parsing by hand.
-fn parse_form(body: &[u8]) -> ControlInputForm {
-    let mut f = ControlInputForm::default();
-    for (k, v) in url::form_urlencoded::parse(body) {
-        let v = v.into_owned();
-        match k.as_ref() {
-            "_csrf" => f.csrf = v,
-            "id" => f.id = v,
-            "name" => f.name = v,
-            "description" => f.description = v,
-            "domain" => f.domain = v,
-            "frequency" => f.frequency.push(v),
-            "nature" => f.nature = v,
-            "evidence" => f.evidence = v,
-            "criteria" => f.criteria = v,
-            _ => {}
-        }
-    }
-    f
-}
-
 async fn create(
     State(st): State<AppState>,
     UiUser(s): UiUser,
-    body: axum::body::Bytes,
+    UiForm(f): UiForm<ControlInputForm>,
 ) -> PageResult {
-    let f = parse_form(&body);
     check_csrf(&s, &f.csrf)?;
     let result = match f.parse() {
         Ok((frequencies, nature, evidence, criteria)) => {
@@ -395,9 +369,8 @@ async fn update(
     State(st): State<AppState>,
     UiUser(s): UiUser,
     Path(id): Path<String>,
-    body: axum::body::Bytes,
+    UiForm(f): UiForm<ControlInputForm>,
 ) -> PageResult {
-    let f = parse_form(&body);
     check_csrf(&s, &f.csrf)?;
     let result = match f.parse() {
         Ok((frequencies, nature, evidence, criteria)) => {
@@ -520,40 +493,51 @@ fn lines(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// The scope as the editor shows it (the inverse of `ScopeForm::to_scope`).
 fn scope_form_ctx(sc: &Scope) -> Value {
-    let components = sc
-        .components
-        .iter()
-        .map(|c| format!("{} | {} | {}", c.name, c.kind, c.description))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let subservices = sc
-        .subservices
-        .iter()
-        .map(|s| {
-            format!(
-                "{} | {} | {} | {}",
-                s.name,
-                s.services,
-                s.method,
-                s.expected_controls.join("; ")
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    context! {
-        system_name => sc.system_name,
-        description => sc.description,
-        services => sc.services.join("\n"),
-        components => components,
-        categories => sc.categories.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
-        report_type => if sc.report_type == ReportType::Type1 { "type1" } else { "type2" },
-        as_of => sc.as_of.map(|d| d.to_string()),
-        period_start => sc.period_start.map(|d| d.to_string()),
-        period_end => sc.period_end.map(|d| d.to_string()),
-        subservices => subservices,
-        customer_controls => sc.customer_controls.join("\n"),
-    }
+    let opt = |d: Option<time::Date>| d.map(|d| d.to_string()).unwrap_or_default();
+    let form = ScopeForm {
+        csrf: String::new(),
+        system_name: sc.system_name.clone(),
+        description: sc.description.clone(),
+        services: sc.services.join("\n"),
+        components: sc
+            .components
+            .iter()
+            .map(|c| format!("{} | {} | {}", c.name, c.kind, c.description))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        category: sc
+            .categories
+            .iter()
+            .map(|c| c.as_str().to_string())
+            .collect(),
+        report_type: if sc.report_type == ReportType::Type1 {
+            "type1"
+        } else {
+            "type2"
+        }
+        .into(),
+        as_of: opt(sc.as_of),
+        period_start: opt(sc.period_start),
+        period_end: opt(sc.period_end),
+        subservices: sc
+            .subservices
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} | {} | {} | {}",
+                    s.name,
+                    s.services,
+                    s.method,
+                    s.expected_controls.join("; ")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        customer_controls: sc.customer_controls.join("\n"),
+    };
+    Value::from_serialize(&form)
 }
 
 fn categories_ctx() -> Vec<Value> {
@@ -585,130 +569,145 @@ async fn scope(State(st): State<AppState>, UiUser(s): UiUser) -> PageResult {
     scope_page(&st, &s, scope_form_ctx(&sc), context! {}, StatusCode::OK).await
 }
 
-/// Reads the scope form. Repeated `category` checkboxes are read by hand like the control form.
-fn parse_scope(body: &[u8]) -> (String, Result<Scope, AppError>, Value) {
-    let mut m: std::collections::HashMap<String, String> = Default::default();
-    let mut cats = Vec::new();
-    for (k, v) in url::form_urlencoded::parse(body) {
-        if k == "category" {
-            cats.push(v.into_owned());
-        } else {
-            m.insert(k.into_owned(), v.into_owned());
-        }
-    }
-    let get = |k: &str| m.get(k).cloned().unwrap_or_default();
-    let mut errors = Vec::new();
-    let date =
-        |field: &str, errors: &mut Vec<vouch_domain::validate::FieldError>| -> Option<time::Date> {
-            let v = get(field);
-            if v.trim().is_empty() {
+/// The scope editor's fields: lists as text (one item per line; components and subservice
+/// organisations as `a | b | c` lines) and the categories as repeated checkboxes. Serialised
+/// back into the form when it has errors, so nothing typed is lost.
+#[derive(Deserialize, serde::Serialize, Default)]
+#[serde(default)]
+struct ScopeForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    system_name: String,
+    description: String,
+    services: String,
+    components: String,
+    #[serde(rename(serialize = "categories"))]
+    category: Vec<String>,
+    report_type: String,
+    as_of: String,
+    period_start: String,
+    period_end: String,
+    subservices: String,
+    customer_controls: String,
+}
+
+fn pipe_fields(line: &str) -> Vec<String> {
+    line.split('|').map(|p| p.trim().to_string()).collect()
+}
+
+impl ScopeForm {
+    fn to_scope(&self) -> Result<Scope, AppError> {
+        let mut errors = Vec::new();
+        let mut date = |field: &str, v: &str| -> Option<time::Date> {
+            let v = v.trim();
+            if v.is_empty() {
                 return None;
             }
-            match time::Date::parse(
-                v.trim(),
-                time::macros::format_description!("[year]-[month]-[day]"),
-            ) {
-                Ok(d) => Some(d),
-                Err(_) => {
+            let fmt = time::macros::format_description!("[year]-[month]-[day]");
+            time::Date::parse(v, fmt)
+                .map_err(|_| {
                     errors.push(vouch_domain::validate::FieldError::new(
                         field,
                         format!("'{v}' is not a date (YYYY-MM-DD)"),
-                    ));
-                    None
-                }
-            }
+                    ))
+                })
+                .ok()
         };
-    let as_of = date("as_of", &mut errors);
-    let period_start = date("period_start", &mut errors);
-    let period_end = date("period_end", &mut errors);
-    let components = lines(&get("components"))
-        .into_iter()
-        .map(|l| {
-            let p: Vec<&str> = l.split('|').map(str::trim).collect();
-            Component {
-                name: p[0].to_string(),
-                kind: p.get(1).unwrap_or(&"").to_string(),
-                description: p.get(2).unwrap_or(&"").to_string(),
-            }
-        })
-        .collect();
-    let subservices = lines(&get("subservices"))
-        .into_iter()
-        .map(|l| {
-            let p: Vec<&str> = l.split('|').map(str::trim).collect();
-            Subservice {
-                name: p[0].to_string(),
-                services: p.get(1).unwrap_or(&"").to_string(),
-                method: p
-                    .get(2)
-                    .filter(|x| !x.is_empty())
-                    .unwrap_or(&"carved_out")
-                    .to_string(),
-                expected_controls: p
-                    .get(3)
-                    .map(|x| {
-                        x.split(';')
+        let as_of = date("as_of", &self.as_of);
+        let period_start = date("period_start", &self.period_start);
+        let period_end = date("period_end", &self.period_end);
+        if !errors.is_empty() {
+            return Err(AppError::Validation(errors));
+        }
+        let field = |p: &[String], i: usize| p.get(i).cloned().unwrap_or_default();
+        Ok(Scope {
+            system_name: self.system_name.trim().to_string(),
+            description: self.description.trim().to_string(),
+            services: lines(&self.services),
+            components: lines(&self.components)
+                .iter()
+                .map(|l| {
+                    let p = pipe_fields(l);
+                    Component {
+                        name: field(&p, 0),
+                        kind: field(&p, 1),
+                        description: field(&p, 2),
+                    }
+                })
+                .collect(),
+            categories: self
+                .category
+                .iter()
+                .filter_map(|c| Category::parse(c))
+                .filter(|c| *c != Category::Security)
+                .collect(),
+            report_type: if self.report_type == "type1" {
+                ReportType::Type1
+            } else {
+                ReportType::Type2
+            },
+            as_of,
+            period_start,
+            period_end,
+            subservices: lines(&self.subservices)
+                .iter()
+                .map(|l| {
+                    let p = pipe_fields(l);
+                    let method = Some(field(&p, 2)).filter(|m| !m.is_empty());
+                    Subservice {
+                        name: field(&p, 0),
+                        services: field(&p, 1),
+                        method: method.unwrap_or_else(|| "carved_out".into()),
+                        expected_controls: field(&p, 3)
+                            .split(';')
                             .map(str::trim)
                             .filter(|x| !x.is_empty())
                             .map(str::to_string)
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            }
+                            .collect(),
+                    }
+                })
+                .collect(),
+            customer_controls: lines(&self.customer_controls),
         })
-        .collect();
-    let categories: Vec<Category> = cats
-        .iter()
-        .filter_map(|c| Category::parse(c))
-        .filter(|c| *c != Category::Security)
-        .collect();
-    let sc = Scope {
-        system_name: get("system_name").trim().to_string(),
-        description: get("description").trim().to_string(),
-        services: lines(&get("services")),
-        components,
-        categories,
-        report_type: if get("report_type") == "type1" {
-            ReportType::Type1
-        } else {
-            ReportType::Type2
-        },
-        as_of,
-        period_start,
-        period_end,
-        subservices,
-        customer_controls: lines(&get("customer_controls")),
-    };
-    let echo = context! {
-        system_name => get("system_name"), description => get("description"), services => get("services"),
-        components => get("components"), categories => cats, report_type => get("report_type"),
-        as_of => get("as_of"), period_start => get("period_start"), period_end => get("period_end"),
-        subservices => get("subservices"), customer_controls => get("customer_controls"),
-    };
-    let res = if errors.is_empty() {
-        Ok(sc)
-    } else {
-        Err(AppError::Validation(errors))
-    };
-    (get("_csrf"), res, echo)
+    }
 }
 
 async fn save_scope(
     State(st): State<AppState>,
     UiUser(s): UiUser,
-    body: axum::body::Bytes,
+    UiForm(f): UiForm<ScopeForm>,
 ) -> PageResult {
-    let (csrf, parsed, echo) = parse_scope(&body);
-    check_csrf(&s, &csrf)?;
-    let result = match parsed {
+    check_csrf(&s, &f.csrf)?;
+    let result = match f.to_scope() {
         Ok(sc) => st.app.set_scope(&s.actor, sc).await,
         Err(e) => Err(e),
     };
     match result {
-        Ok(sc) => scope_page(&st, &s, scope_form_ctx(&sc), context! { flash => flash("ok", "Scope saved. Criteria of categories out of scope no longer count.") }, StatusCode::OK).await,
+        Ok(sc) => {
+            let saved = flash(
+                "ok",
+                "Scope saved. Criteria of categories out of scope no longer count.",
+            );
+            scope_page(
+                &st,
+                &s,
+                scope_form_ctx(&sc),
+                context! { flash => saved },
+                StatusCode::OK,
+            )
+            .await
+        }
         Err(e) => {
             let errors = form_errors(e)?;
-            scope_page(&st, &s, echo, context! { errors => errors }, StatusCode::UNPROCESSABLE_ENTITY).await
+            let echo = Value::from_serialize(&f);
+            scope_page(
+                &st,
+                &s,
+                echo,
+                context! { errors => errors },
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
     }
 }

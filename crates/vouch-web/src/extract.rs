@@ -241,14 +241,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// A URL-encoded form whose rejections are readable pages.
+/// A URL-encoded form whose rejections are readable pages. Read with `serde_html_form`
+/// (through axum-extra), so repeated keys such as checkboxes fill a `Vec`.
 pub(crate) struct UiForm<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<AppState> for UiForm<T> {
     type Rejection = PageError;
     async fn from_request(req: Request, st: &AppState) -> Result<Self, Self::Rejection> {
-        match axum::Form::<T>::from_request(req, st).await {
-            Ok(axum::Form(v)) => Ok(UiForm(v)),
+        match axum_extra::extract::Form::<T>::from_request(req, st).await {
+            Ok(axum_extra::extract::Form(v)) => Ok(UiForm(v)),
             Err(rej) => {
                 let status = rej.status();
                 let msg = if status == StatusCode::PAYLOAD_TOO_LARGE {
