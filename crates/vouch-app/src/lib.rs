@@ -158,6 +158,12 @@ impl App {
         Ok(self.store.audit_events(filter).await?)
     }
 
+    /// How many events the log holds, read from its head (cheap, unlike verification).
+    pub async fn audit_event_count(&self, actor: &Actor) -> Result<i64, AppError> {
+        self.authorize(actor, Action::ViewAuditLog)?;
+        Ok(self.store.audit_head().await?.0)
+    }
+
     /// Verifies the whole chain: the number of events, or the first bad one.
     pub async fn verify_audit_log(
         &self,

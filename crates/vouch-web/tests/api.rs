@@ -51,6 +51,7 @@ on_both_backends!(
     single_sign_on_end_to_end,
     ui_pages_follow_the_permission_table,
     ops_endpoints,
+    a_tampered_audit_log_is_reported_on_its_page,
 );
 
 // =====================================================================================
@@ -2005,5 +2006,54 @@ async fn ops_endpoints(backend: Backend) {
     let r = send(h.http.get(h.url("/no-such-page"))).await;
     r.expect(404);
     assert!(r.content_type().starts_with("text/html"));
+    h.finish().await;
+}
+
+/// Runs one statement on the harness's database, behind Vouch's back (as an attacker with
+/// database access would), and returns the first column of the first row if any.
+async fn behind_vouchs_back(h: &Harness, sql: &str) -> Option<String> {
+    use sqlx::{Connection, Row};
+    sqlx::any::install_default_drivers();
+    let mut c = sqlx::AnyConnection::connect(&h.db.url).await.unwrap();
+    let row = sqlx::query(sql).fetch_optional(&mut c).await.unwrap();
+    let value = row.and_then(|r| r.try_get::<String, _>(0).ok());
+    c.close().await.unwrap();
+    value
+}
+
+async fn a_tampered_audit_log_is_reported_on_its_page(backend: Backend) {
+    let Some(h) = Harness::start(backend, LIMITS).await else {
+        return;
+    };
+    h.user("ada@example.com", Role::Admin, Some(PASSWORD)).await;
+    let b = h.signed_in("ada@example.com").await;
+    let page = b.get("/audit-log").await;
+    page.expect(200);
+    assert!(page.body.contains("Chain verified"), "{}", page.body);
+
+    let label = behind_vouchs_back(&h, "SELECT actor_label FROM audit_events WHERE seq = 1")
+        .await
+        .expect("the first event exists");
+    behind_vouchs_back(
+        &h,
+        "UPDATE audit_events SET actor_label = 'mallory' WHERE seq = 1",
+    )
+    .await;
+    let page = b.get("/audit-log").await;
+    page.expect(200);
+    assert!(page.body.contains("Chain broken"), "{}", page.body);
+    assert!(
+        page.body.contains("event 1:"),
+        "names the first bad event: {}",
+        page.body
+    );
+    let r = b.api(Method::GET, "/audit-log/verify", None, None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.json()["error"].as_str().unwrap().starts_with("event 1:"));
+
+    // Put it back, so the harness's own closing check of the chain passes.
+    let restore = format!("UPDATE audit_events SET actor_label = '{label}' WHERE seq = 1");
+    behind_vouchs_back(&h, &restore).await;
+    assert!(b.get("/audit-log").await.body.contains("Chain verified"));
     h.finish().await;
 }
