@@ -1,6 +1,6 @@
 //! Prometheus metrics at `/metrics`. The registry is a value in the app state, not a global.
 use crate::state::AppState;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -48,11 +48,9 @@ impl Metrics {
 pub(crate) async fn track(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let start = std::time::Instant::now();
     let method = req.method().to_string();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string())
-        .unwrap_or_else(|| route_label(req.uri().path()));
+    // This layer wraps the whole router, so it runs before routing and never sees axum's
+    // matched route; the path itself, with identifiers collapsed, is the label.
+    let route = route_label(req.uri().path());
     let res = next.run(req).await;
     let labels = HttpLabels {
         method,
