@@ -25,6 +25,16 @@ pub enum Action {
     ManageControls,
     /// Define the system under audit.
     ManageScope,
+    /// Read every evidence record and download its files.
+    ViewEvidence,
+    /// Read the evidence records one added oneself.
+    ViewOwnEvidence,
+    /// Upload evidence and correct it with new revisions.
+    AddEvidence,
+    /// Re-hash the vault and compare it with the index.
+    VerifyEvidence,
+    /// Apply the retention policy (the only way a blob is ever deleted).
+    PurgeEvidence,
 }
 
 /// How an action touches state: reading, changing one's own credentials, or changing the
@@ -37,7 +47,7 @@ pub enum Effect {
 }
 
 impl Action {
-    pub const ALL: [Action; 14] = [
+    pub const ALL: [Action; 19] = [
         Action::ViewDashboard,
         Action::ViewCriteria,
         Action::ViewUsers,
@@ -52,17 +62,21 @@ impl Action {
         Action::ViewControls,
         Action::ManageControls,
         Action::ManageScope,
+        Action::ViewEvidence,
+        Action::ViewOwnEvidence,
+        Action::AddEvidence,
+        Action::VerifyEvidence,
+        Action::PurgeEvidence,
     ];
 
     pub fn effect(self) -> Effect {
         use Action::*;
         match self {
             ViewDashboard | ViewCriteria | ViewUsers | ViewRoles | ViewAuditLog | ViewAllTokens
-            | ViewControls => Effect::Read,
+            | ViewControls | ViewEvidence | ViewOwnEvidence | VerifyEvidence => Effect::Read,
             ManageOwnAccount | ManageOwnTokens => Effect::SelfService,
-            ManageUsers | ManageSettings | RevokeAnyToken | ManageControls | ManageScope => {
-                Effect::Write
-            }
+            ManageUsers | ManageSettings | RevokeAnyToken | ManageControls | ManageScope
+            | AddEvidence | PurgeEvidence => Effect::Write,
         }
     }
 
@@ -83,6 +97,11 @@ impl Action {
             ViewControls => "view controls, scope and readiness",
             ManageControls => "adopt, edit, assign and import controls",
             ManageScope => "define the system in scope",
+            ViewEvidence => "read all evidence",
+            ViewOwnEvidence => "read the evidence they added",
+            AddEvidence => "add or correct evidence",
+            VerifyEvidence => "verify the evidence vault",
+            PurgeEvidence => "purge evidence under the retention policy",
         }
     }
 }
@@ -108,6 +127,11 @@ pub fn permits(role: Role, action: Action) -> bool {
         ViewControls     => [true, true,  true,  false, true ],
         ManageControls   => [true, true,  false, false, false],
         ManageScope      => [true, true,  false, false, false],
+        ViewEvidence     => [true, true,  true,  false, true ],
+        ViewOwnEvidence  => [true, true,  true,  true,  false],
+        AddEvidence      => [true, true,  true,  true,  false],
+        VerifyEvidence   => [true, true,  false, false, true ],
+        PurgeEvidence    => [true, false, false, false, false],
     };
     match role {
         Role::Admin => admin,

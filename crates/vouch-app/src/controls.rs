@@ -1,6 +1,7 @@
 //! The control matrix and the system in scope: adopt the library, write and edit controls,
 //! map them to criteria, assign owners, mark them not applicable (with a reason), and judge
 //! readiness from what exists.
+use crate::evidence::ProofContext;
 use crate::{Action, Actor, App, AppError};
 use serde::{Deserialize, Serialize};
 use vouch_domain::control::{Control, ControlInput, SOURCE_CUSTOM, SOURCE_LIBRARY};
@@ -56,15 +57,18 @@ fn snapshot(c: &Control) -> serde_json::Value {
     serde_json::to_value(c).unwrap_or_default()
 }
 
-/// The facts readiness is computed from. Evidence and tests join in with their capabilities.
-pub(crate) fn facts(c: &Control) -> ControlFacts {
+/// The facts readiness is computed from. Tests join in with their capability.
+pub(crate) fn facts(c: &Control, proof: &ProofContext) -> ControlFacts {
+    let evidence_count = proof.evidence_count(&c.id);
     ControlFacts {
         id: c.id.clone(),
         applicable: c.applicable,
         has_owner: c.owner_id.is_some(),
         has_description: !c.description.trim().is_empty(),
         criteria: c.criteria.clone(),
-        evidence_count: 0,
+        evidence_count,
+        evidence_stale: evidence_count > 0
+            && proof.freshness(c).status != vouch_domain::freshness::FreshnessStatus::Fresh,
         test_count: 0,
     }
 }
@@ -116,6 +120,7 @@ impl App {
 
     async fn views(&self, controls: Vec<Control>) -> Result<Vec<ControlView>, AppError> {
         let users = self.store.list_users().await?;
+        let proof = self.proof_context(&self.load_scope().await?).await?;
         let email = |id: &Option<String>| {
             id.as_ref()
                 .and_then(|id| users.iter().find(|u| &u.id == id))
@@ -124,7 +129,7 @@ impl App {
         Ok(controls
             .into_iter()
             .map(|c| ControlView {
-                status: readiness::control_status(&facts(&c)),
+                status: readiness::control_status(&facts(&c, &proof)),
                 owner_email: email(&c.owner_id),
                 backup_owner_email: email(&c.backup_owner_id),
                 control: c,
@@ -467,7 +472,8 @@ impl App {
         self.authorize(actor, Action::ViewControls)?;
         let scope = self.load_scope().await?;
         let controls = self.store.list_controls().await?;
-        let facts: Vec<ControlFacts> = controls.iter().map(facts).collect();
+        let proof = self.proof_context(&scope).await?;
+        let facts: Vec<ControlFacts> = controls.iter().map(|c| facts(c, &proof)).collect();
         Ok(readiness::compute(
             &scope,
             vouch_domain::criteria::soc2(),
@@ -508,6 +514,7 @@ mod tests {
             .unwrap();
         let app = App::new(
             db.store.clone(),
+            crate::test_vault(),
             Arc::new(crate::SystemClock),
             crate::AppConfig::default(),
         );
@@ -781,6 +788,7 @@ mod import_tests {
             .unwrap();
         let app = App::new(
             db.store.clone(),
+            crate::test_vault(),
             Arc::new(crate::SystemClock),
             crate::AppConfig::default(),
         );

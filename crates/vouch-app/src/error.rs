@@ -16,6 +16,14 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// Existed once, removed on purpose (evidence purged under retention).
+    #[error("{0}")]
+    Gone(String),
+    #[error("the file is larger than the limit of {limit} bytes")]
+    TooLarge { limit: u64 },
+    /// The evidence vault failed (disk, object store).
+    #[error("evidence vault: {0}")]
+    Vault(String),
     #[error("too many attempts; try again in {retry_after_secs} seconds")]
     RateLimited { retry_after_secs: u64 },
     #[error("{0}")]

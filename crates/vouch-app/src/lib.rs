@@ -13,6 +13,7 @@ pub mod authz;
 pub mod clock;
 pub mod controls;
 pub mod error;
+pub mod evidence;
 mod limiter;
 pub mod settings;
 pub mod tokens;
@@ -44,6 +45,10 @@ pub struct AppConfig {
     pub login_window: Duration,
     /// Whether a sign-in through the identity provider counts as a second factor.
     pub trust_idp_mfa: bool,
+    /// The largest evidence file accepted, in bytes.
+    pub evidence_max_bytes: u64,
+    /// Days evidence is kept after the last day it covers; `None` keeps it forever.
+    pub evidence_retention_days: Option<u32>,
 }
 
 impl Default for AppConfig {
@@ -54,6 +59,8 @@ impl Default for AppConfig {
             login_max_failures: 5,
             login_window: Duration::from_secs(15 * 60),
             trust_idp_mfa: true,
+            evidence_max_bytes: 4 * 1024 * 1024 * 1024,
+            evidence_retention_days: None,
         }
     }
 }
@@ -62,6 +69,7 @@ impl Default for AppConfig {
 #[derive(Clone)]
 pub struct App {
     store: Store,
+    vault: vouch_evidence::Vault,
     clock: Arc<dyn Clock>,
     config: Arc<AppConfig>,
     limiter: Arc<limiter::Limiter>,
@@ -71,11 +79,17 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(store: Store, clock: Arc<dyn Clock>, config: AppConfig) -> App {
+    pub fn new(
+        store: Store,
+        vault: vouch_evidence::Vault,
+        clock: Arc<dyn Clock>,
+        config: AppConfig,
+    ) -> App {
         let limiter = limiter::Limiter::new(config.login_max_failures, config.login_window);
         let (config_max, config_window) = (config.login_max_failures, config.login_window);
         App {
             store,
+            vault,
             clock,
             config: Arc::new(config),
             limiter: Arc::new(limiter),
@@ -182,4 +196,17 @@ impl App {
     pub async fn ready(&self) -> Result<(), AppError> {
         Ok(self.store.ping().await?)
     }
+}
+
+/// An in-memory vault for the crate's own tests (staging in the system's temporary folder).
+#[cfg(test)]
+pub(crate) fn test_vault() -> vouch_evidence::Vault {
+    vouch_evidence::Vault::open(
+        &vouch_evidence::VaultConfig {
+            url: "memory:".into(),
+            s3: Default::default(),
+        },
+        &std::env::temp_dir().join("vouch-app-test-staging"),
+    )
+    .expect("an in-memory vault opens")
 }

@@ -10,6 +10,8 @@ pub mod control;
 pub mod control_io;
 pub mod controls;
 pub mod criteria;
+pub mod evidence;
+pub mod freshness;
 pub mod readiness;
 pub mod role;
 pub mod scope;

@@ -16,6 +16,9 @@ pub struct ControlFacts {
     pub criteria: Vec<String>,
     /// Evidence records linked to the control.
     pub evidence_count: usize,
+    /// Some evidence exists but an occurrence the control's frequency makes due has none
+    /// (see `freshness`).
+    pub evidence_stale: bool,
     /// Automated tests linked to the control.
     pub test_count: usize,
 }
@@ -28,6 +31,8 @@ pub enum ControlStatus {
     Incomplete,
     /// Defined, but nothing (evidence or tests) proves it operates.
     NoProof,
+    /// Evidence exists but does not cover every occurrence that is due.
+    Stale,
     /// Defined and proven by evidence or tests.
     Ready,
     /// Excluded with a written justification.
@@ -39,6 +44,7 @@ impl ControlStatus {
         match self {
             ControlStatus::Incomplete => "Incomplete",
             ControlStatus::NoProof => "Nothing proves it",
+            ControlStatus::Stale => "Evidence overdue",
             ControlStatus::Ready => "Ready",
             ControlStatus::NotApplicable => "Not applicable",
         }
@@ -52,6 +58,8 @@ pub fn control_status(f: &ControlFacts) -> ControlStatus {
         ControlStatus::Incomplete
     } else if f.evidence_count + f.test_count == 0 {
         ControlStatus::NoProof
+    } else if f.evidence_count > 0 && f.evidence_stale {
+        ControlStatus::Stale
     } else {
         ControlStatus::Ready
     }
@@ -65,6 +73,7 @@ pub enum Gap {
     ControlWithoutOwner { control: String },
     ControlWithoutDescription { control: String },
     ControlWithoutProof { control: String },
+    ControlEvidenceOverdue { control: String },
 }
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -204,6 +213,13 @@ pub fn compute(scope: &Scope, catalog: &Catalog, controls: &[ControlFacts]) -> R
                 control: c.id.clone(),
             }),
     );
+    gaps.extend(
+        counted()
+            .filter(|c| c.evidence_count > 0 && c.evidence_stale)
+            .map(|c| Gap::ControlEvidenceOverdue {
+                control: c.id.clone(),
+            }),
+    );
 
     let ready = criteria.iter().filter(|c| c.ready_controls > 0).count();
     Readiness {
@@ -227,6 +243,7 @@ mod tests {
             has_description: true,
             criteria: criteria.iter().map(|s| s.to_string()).collect(),
             evidence_count: 1,
+            evidence_stale: false,
             test_count: 0,
         }
     }
@@ -235,6 +252,9 @@ mod tests {
     fn status_is_computed_from_what_exists() {
         let mut c = control("IAM-03", &["CC6.1"]);
         assert_eq!(control_status(&c), ControlStatus::Ready);
+        c.evidence_stale = true;
+        assert_eq!(control_status(&c), ControlStatus::Stale);
+        c.evidence_stale = false;
         c.evidence_count = 0;
         assert_eq!(control_status(&c), ControlStatus::NoProof);
         c.test_count = 2;
@@ -253,7 +273,14 @@ mod tests {
         no_owner.has_owner = false;
         let mut excluded = control("PRV-01", &["P1.1", "CC6.3"]);
         excluded.applicable = false;
-        let controls = vec![control("IAM-03", &["CC6.1", "P2.1"]), no_owner, excluded];
+        let mut overdue = control("CHG-01", &["CC8.1"]);
+        overdue.evidence_stale = true;
+        let controls = vec![
+            control("IAM-03", &["CC6.1", "P2.1"]),
+            no_owner,
+            excluded,
+            overdue,
+        ];
         let r = compute(&scope, catalog, &controls);
         assert_eq!(r.criteria.len(), 33, "privacy is out of scope");
         assert_eq!(r.overall_pct, (100 / 33) as u8);
@@ -263,12 +290,25 @@ mod tests {
             .filter(|g| matches!(g, Gap::CriterionUncovered { .. }))
             .count();
         assert_eq!(
-            uncovered, 31,
-            "CC6.1 and CC6.2 are covered; a not-applicable control covers nothing"
+            uncovered, 30,
+            "CC6.1, CC6.2 and CC8.1 are covered; a not-applicable control covers nothing"
         );
         assert!(r.gaps.contains(&Gap::ControlWithoutOwner {
             control: "IAM-08".into()
         }));
+        assert_eq!(
+            r.gaps.last(),
+            Some(&Gap::ControlEvidenceOverdue {
+                control: "CHG-01".into()
+            }),
+            "overdue evidence is the least severe gap"
+        );
+        assert!(
+            !r.criteria
+                .iter()
+                .any(|c| c.id == "CC8.1" && c.ready_controls > 0),
+            "a control with overdue evidence does not make its criterion ready"
+        );
         assert!(
             !r.gaps
                 .iter()

@@ -12,11 +12,13 @@
 
 mod controls;
 mod error;
+mod evidence;
 mod records;
 mod store;
 mod write;
 
 pub use error::StoreError;
+pub use evidence::{EvidenceFilter, IndexedBlob, PurgeCandidate, day_text};
 pub use records::*;
 pub use store::{Backend, Store};
 pub use write::WriteTx;

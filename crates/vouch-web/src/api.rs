@@ -37,6 +37,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/audit-log/verify", get(verify_audit_log))
         .route("/settings", get(get_settings).put(put_settings))
         .merge(crate::control_api::routes())
+        .merge(crate::evidence_api::routes())
         .method_not_allowed_fallback(method_not_allowed)
 }
 
@@ -78,6 +79,7 @@ impl utoipa::Modify for BearerAuth {
 pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::control_api::ControlApiDoc::openapi());
+    doc.merge(crate::evidence_api::EvidenceApiDoc::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     doc.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
     doc

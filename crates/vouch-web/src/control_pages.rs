@@ -42,7 +42,7 @@ pub(crate) fn routes() -> Router<AppState> {
 pub(crate) fn status_badge(s: ControlStatus) -> &'static str {
     match s {
         ControlStatus::Ready => "green",
-        ControlStatus::NoProof => "amber",
+        ControlStatus::NoProof | ControlStatus::Stale => "amber",
         ControlStatus::Incomplete => "red",
         ControlStatus::NotApplicable => "grey",
     }
@@ -85,6 +85,7 @@ async fn controls_page(
     let summary = context! {
         ready => counts(ControlStatus::Ready),
         no_proof => counts(ControlStatus::NoProof),
+        stale => counts(ControlStatus::Stale),
         incomplete => counts(ControlStatus::Incomplete),
         not_applicable => counts(ControlStatus::NotApplicable),
     };
@@ -731,7 +732,8 @@ async fn readiness(State(st): State<AppState>, UiUser(s): UiUser) -> PageResult 
             Gap::CriterionUncovered { criterion } => context! { kind => "No control addresses this criterion", href => format!("/criteria/{criterion}"), label => criterion, fix => "Adopt or write a control and map it" },
             Gap::ControlWithoutOwner { control } => context! { kind => "Control without an owner", href => format!("/controls/{control}"), label => control, name => names.get(control), fix => "Assign an owner" },
             Gap::ControlWithoutDescription { control } => context! { kind => "Control without a description", href => format!("/controls/{control}"), label => control, name => names.get(control), fix => "Describe what it does" },
-            Gap::ControlWithoutProof { control } => context! { kind => "Nothing proves this control", href => format!("/controls/{control}"), label => control, name => names.get(control), fix => "Link evidence or a test" },
+            Gap::ControlWithoutProof { control } => context! { kind => "Nothing proves this control", href => format!("/controls/{control}"), label => control, name => names.get(control), fix => "Upload evidence or link a test" },
+            Gap::ControlEvidenceOverdue { control } => context! { kind => "Evidence overdue for an occurrence", href => format!("/controls/{control}#evidence"), label => control, name => names.get(control), fix => "Upload evidence covering the missing period" },
         })
         .collect();
     let categories: Vec<Value> = r

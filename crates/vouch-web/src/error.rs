@@ -48,6 +48,9 @@ pub(crate) fn status_of(e: &AppError) -> (StatusCode, &'static str) {
         AppError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation"),
         AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found"),
         AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+        AppError::Gone(_) => (StatusCode::GONE, "gone"),
+        AppError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too-large"),
+        AppError::Vault(_) => (StatusCode::SERVICE_UNAVAILABLE, "vault"),
         AppError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate-limited"),
         AppError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "storage"),
     }
@@ -59,6 +62,10 @@ fn public_detail(e: &AppError) -> String {
         AppError::Store(inner) => {
             tracing::error!(error = %inner, "store error");
             "the database could not complete the request; nothing was changed. Try again, and tell your administrator if it persists".into()
+        }
+        AppError::Vault(inner) => {
+            tracing::error!(error = %inner, "vault error");
+            "the evidence vault could not complete the request; nothing was recorded. Try again, and tell your administrator if it persists".into()
         }
         other => other.to_string(),
     }

@@ -10,6 +10,8 @@ mod api;
 mod control_api;
 mod control_pages;
 mod error;
+mod evidence_api;
+mod evidence_upload;
 mod extract;
 mod metrics;
 mod pages;

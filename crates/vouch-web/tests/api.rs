@@ -31,6 +31,7 @@ const MAX_BODY: usize = 16 * 1024;
 const LIMITS: Limits = Limits {
     max_body: MAX_BODY,
     http_timeout: Duration::from_secs(20),
+    evidence_max_bytes: 1 << 30,
 };
 /// Every test gives up after this long.
 const TEST_LIMIT: Duration = Duration::from_secs(180);

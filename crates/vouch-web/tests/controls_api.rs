@@ -28,6 +28,7 @@ use vouch_domain::Role;
 const LIMITS: Limits = Limits {
     max_body: 64 * 1024,
     http_timeout: Duration::from_secs(30),
+    evidence_max_bytes: 1 << 30,
 };
 /// Every test gives up after this long.
 const TEST_LIMIT: Duration = Duration::from_secs(240);

@@ -47,7 +47,20 @@ pub async fn run(
         .migrate()
         .await
         .map_err(|e| Failure::unavailable(e.to_string()))?;
-    let app = App::new(store.clone(), Arc::new(SystemClock), AppConfig::default());
+    let vault = vouch_evidence::Vault::open(
+        &vouch_evidence::VaultConfig {
+            url: dir.join("blobs").display().to_string(),
+            s3: Default::default(),
+        },
+        &dir.join("staging"),
+    )
+    .map_err(|e| Failure::unavailable(e.to_string()))?;
+    let app = App::new(
+        store.clone(),
+        vault,
+        Arc::new(SystemClock),
+        AppConfig::default(),
+    );
     let cli = Actor::cli();
     if !app.list_users(&cli).await?.is_empty() {
         return Err(Failure::usage(

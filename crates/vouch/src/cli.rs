@@ -97,6 +97,14 @@ enum Command {
         #[command(subcommand)]
         command: AuditLogCommand,
     },
+    /// Evidence records and their files
+    Evidence {
+        #[command(subcommand)]
+        command: crate::evidence_cli::EvidenceCommand,
+    },
+    /// Check everything that must not change: the audit chain and every evidence blob
+    /// (re-hashed); exit 1 if anything is missing, altered or orphaned
+    Verify,
 }
 
 #[derive(Subcommand, Debug)]
@@ -503,6 +511,16 @@ async fn run(cli: Cli) -> Result<Exit, Failure> {
             let cfg = load(&overrides(&g, None))?;
             let app = crate::serve::open_app(&cfg).await?;
             crate::controls_cli::scope(&app, &cli_actor(), command, g.json).await
+        }
+        Command::Evidence { command } => {
+            let cfg = load(&overrides(&g, None))?;
+            let app = crate::serve::open_app(&cfg).await?;
+            crate::evidence_cli::evidence(&app, &cli_actor(), command, g.json).await
+        }
+        Command::Verify => {
+            let cfg = load(&overrides(&g, None))?;
+            let app = crate::serve::open_app(&cfg).await?;
+            crate::evidence_cli::verify(&app, &cli_actor(), g.json).await
         }
         Command::Readiness => {
             let cfg = load(&overrides(&g, None))?;

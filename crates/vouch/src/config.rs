@@ -24,6 +24,7 @@ pub struct Config {
     pub login_max_failures: u32,
     pub login_window_minutes: u64,
     pub oidc: Option<OidcSection>,
+    pub evidence: EvidenceSection,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -34,6 +35,22 @@ pub struct OidcSection {
     pub client_secret: Option<String>,
     pub display_name: String,
     pub trust_idp_mfa: bool,
+}
+
+/// Where evidence blobs go and how long they stay.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct EvidenceSection {
+    /// A folder, or `s3://bucket/prefix`; default: `blobs` in the data folder.
+    pub vault: String,
+    pub max_file_bytes: u64,
+    /// Days after the period a record covers before retention may purge it; none = forever.
+    pub retention_days: Option<u32>,
+    pub s3_endpoint: Option<String>,
+    pub s3_region: Option<String>,
+    pub s3_access_key_id: Option<String>,
+    #[serde(serialize_with = "redacted")]
+    pub s3_secret_access_key: Option<String>,
+    pub s3_allow_http: bool,
 }
 
 fn redacted<S: serde::Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
@@ -146,6 +163,54 @@ const KEYS: &[(&str, Kind, Option<&str>, &str)] = &[
         Kind::Bool,
         Some("true"),
         "count an SSO sign-in as two-factor",
+    ),
+    (
+        "evidence.vault",
+        Kind::Str,
+        None,
+        "where evidence files go: a folder or s3://bucket/prefix (default: DATA_DIR/blobs)",
+    ),
+    (
+        "evidence.max_file_bytes",
+        Kind::Int,
+        Some("4294967296"),
+        "largest evidence file accepted",
+    ),
+    (
+        "evidence.retention_days",
+        Kind::Int,
+        None,
+        "days after the period evidence covers before it may be purged (default: keep forever)",
+    ),
+    (
+        "evidence.s3_endpoint",
+        Kind::Str,
+        None,
+        "S3-compatible service URL (default: AWS, or AWS_ENDPOINT)",
+    ),
+    (
+        "evidence.s3_region",
+        Kind::Str,
+        None,
+        "S3 region (default: AWS_REGION)",
+    ),
+    (
+        "evidence.s3_access_key_id",
+        Kind::Str,
+        None,
+        "S3 access key (default: AWS_ACCESS_KEY_ID)",
+    ),
+    (
+        "evidence.s3_secret_access_key",
+        Kind::Secret,
+        None,
+        "S3 secret key (default: AWS_SECRET_ACCESS_KEY)",
+    ),
+    (
+        "evidence.s3_allow_http",
+        Kind::Bool,
+        Some("false"),
+        "allow a plain http:// S3 endpoint",
     ),
 ];
 
@@ -533,6 +598,38 @@ pub fn load(over: &Overrides, env: &BTreeMap<String, String>) -> (Option<Config>
         }
     };
 
+    let vault = text("evidence.vault", &mut errors);
+    if let Some(v) = &vault {
+        if v.trim().is_empty() {
+            errors.push(format!(
+                "{}: evidence.vault: give a folder or s3://bucket/prefix",
+                rep.sources["evidence.vault"]
+            ));
+        } else if v.contains("://") && !v.starts_with("s3://") && !v.starts_with("file://") {
+            errors.push(format!(
+                "{}: evidence.vault: '{v}' must be a folder, file:///path or s3://bucket/prefix",
+                rep.sources["evidence.vault"]
+            ));
+        }
+    }
+    let max_file = int("evidence.max_file_bytes", 1, 1 << 42, &mut errors);
+    let retention = int("evidence.retention_days", 1, 365 * 100, &mut errors);
+    let evidence = EvidenceSection {
+        vault: vault.unwrap_or_else(|| {
+            data_dir
+                .as_ref()
+                .map(|d| d.join("blobs").display().to_string())
+                .unwrap_or_default()
+        }),
+        max_file_bytes: max_file.unwrap_or(0) as u64,
+        retention_days: retention.map(|r| r as u32),
+        s3_endpoint: text("evidence.s3_endpoint", &mut errors),
+        s3_region: text("evidence.s3_region", &mut errors),
+        s3_access_key_id: text("evidence.s3_access_key_id", &mut errors),
+        s3_secret_access_key: text("evidence.s3_secret_access_key", &mut errors),
+        s3_allow_http: boolean("evidence.s3_allow_http", &mut errors).unwrap_or(false),
+    };
+
     rep.errors.extend(errors);
     if !rep.errors.is_empty() {
         return (None, rep);
@@ -550,6 +647,7 @@ pub fn load(over: &Overrides, env: &BTreeMap<String, String>) -> (Option<Config>
         login_max_failures: fails.unwrap() as u32,
         login_window_minutes: window.unwrap() as u64,
         oidc,
+        evidence,
     };
     (Some(cfg), rep)
 }

@@ -250,7 +250,7 @@ pub async fn readiness(app: &App, actor: &Actor, as_json: bool) -> Result<Exit, 
     Ok(Exit::Ok)
 }
 
-fn truncate(s: &str, n: usize) -> String {
+pub(crate) fn truncate(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
     } else {

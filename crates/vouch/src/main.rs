@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod controls_cli;
 mod demo;
+mod evidence_cli;
 mod output;
 mod serve;
 

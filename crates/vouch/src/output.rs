@@ -39,8 +39,9 @@ impl From<vouch_app::AppError> for Failure {
     fn from(e: vouch_app::AppError) -> Self {
         use vouch_app::AppError::*;
         let code = match &e {
-            Store(_) => Exit::Unavailable,
-            Validation(_) | Conflict(_) | NotFound(_) | Forbidden { .. } => Exit::Usage,
+            Store(_) | Vault(_) => Exit::Unavailable,
+            Validation(_) | Conflict(_) | NotFound(_) | Gone(_) | TooLarge { .. }
+            | Forbidden { .. } => Exit::Usage,
             _ => Exit::CheckFailed,
         };
         Failure(code, e.to_string())

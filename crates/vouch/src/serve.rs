@@ -31,12 +31,32 @@ pub fn app_config(cfg: &Config) -> AppConfig {
         login_max_failures: cfg.login_max_failures,
         login_window: Duration::from_secs(cfg.login_window_minutes * 60),
         trust_idp_mfa: cfg.oidc.as_ref().is_none_or(|o| o.trust_idp_mfa),
+        evidence_max_bytes: cfg.evidence.max_file_bytes,
+        evidence_retention_days: cfg.evidence.retention_days,
     }
+}
+
+/// Opens the evidence vault the configuration names; uploads are staged in the data folder.
+pub fn open_vault(cfg: &Config) -> Result<vouch_evidence::Vault, Failure> {
+    let e = &cfg.evidence;
+    let vc = vouch_evidence::VaultConfig {
+        url: e.vault.clone(),
+        s3: vouch_evidence::S3Settings {
+            endpoint: e.s3_endpoint.clone(),
+            region: e.s3_region.clone(),
+            access_key_id: e.s3_access_key_id.clone(),
+            secret_access_key: e.s3_secret_access_key.clone(),
+            allow_http: e.s3_allow_http,
+        },
+    };
+    vouch_evidence::Vault::open(&vc, &cfg.data_dir.join("staging"))
+        .map_err(|e| Failure::unavailable(format!("cannot open the evidence vault: {e}")))
 }
 
 pub async fn open_app(cfg: &Config) -> Result<App, Failure> {
     let store = open_store(cfg).await?;
-    Ok(App::new(store, Arc::new(SystemClock), app_config(cfg)))
+    let vault = open_vault(cfg)?;
+    Ok(App::new(store, vault, Arc::new(SystemClock), app_config(cfg)))
 }
 
 /// Runs the server until Ctrl-C or SIGTERM. `banner` is printed once the port is bound.

@@ -147,6 +147,7 @@ pub struct Server {
     pub base: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     _db: TestDb,
+    _vault_dir: tempfile::TempDir,
 }
 
 impl Drop for Server {
@@ -159,8 +160,18 @@ impl Drop for Server {
 
 pub async fn start_vouch() -> Server {
     let db = TestDb::new(Backend::Sqlite).await.expect("sqlite test db");
+    let vault_dir = tempfile::tempdir().unwrap();
+    let vault = vouch_evidence::Vault::open(
+        &vouch_evidence::VaultConfig {
+            url: vault_dir.path().join("blobs").display().to_string(),
+            s3: Default::default(),
+        },
+        &vault_dir.path().join("staging"),
+    )
+    .expect("the test vault opens");
     let app = App::new(
         db.store.clone(),
+        vault,
         Arc::new(SystemClock),
         AppConfig::default(),
     );
@@ -188,6 +199,7 @@ pub async fn start_vouch() -> Server {
         base,
         shutdown: Some(tx),
         _db: db,
+        _vault_dir: vault_dir,
     }
 }
 

@@ -33,6 +33,17 @@ pub struct Limits {
     pub max_body: usize,
     /// Every HTTP call gives up after this long.
     pub http_timeout: Duration,
+    /// The largest evidence file accepted.
+    pub evidence_max_bytes: u64,
+}
+
+/// Where a harness keeps its evidence blobs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VaultKind {
+    /// A folder on local disk (the default deployment).
+    Local,
+    /// A real S3-compatible server on loopback.
+    S3,
 }
 
 /// Runs each named test once per backend: `sqlite::name` and `postgres::name`, each given up
@@ -74,6 +85,9 @@ pub struct Harness {
     pub db: TestDb,
     pub server: tokio::task::JoinHandle<()>,
     pub idp: Option<TestIdp>,
+    /// The local vault's folder (and the staging folder in either case).
+    pub vault_dir: tempfile::TempDir,
+    pub s3: Option<vouch_evidence::testing::TestS3>,
 }
 
 impl Harness {
@@ -85,12 +99,59 @@ impl Harness {
         Self::launch(backend, limits, true).await
     }
 
+    pub async fn start_with_vault(
+        backend: Backend,
+        limits: Limits,
+        vault: VaultKind,
+    ) -> Option<Harness> {
+        Self::launch_with(backend, limits, false, vault).await
+    }
+
     pub async fn launch(backend: Backend, limits: Limits, sso: bool) -> Option<Harness> {
+        Self::launch_with(backend, limits, sso, VaultKind::Local).await
+    }
+
+    pub async fn launch_with(
+        backend: Backend,
+        limits: Limits,
+        sso: bool,
+        vault_kind: VaultKind,
+    ) -> Option<Harness> {
         let db = TestDb::new(backend).await?;
         // Real time as the start, so ID tokens from the identity provider (which uses the
         // system clock) and the app agree until a test moves the clock.
         let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
-        let app = App::new(db.store.clone(), clock.clone(), AppConfig::default());
+        let vault_dir = tempfile::tempdir().unwrap();
+        let (vault_config, s3) = match vault_kind {
+            VaultKind::Local => (
+                vouch_evidence::VaultConfig {
+                    url: vault_dir.path().join("blobs").display().to_string(),
+                    s3: Default::default(),
+                },
+                None,
+            ),
+            VaultKind::S3 => {
+                let s3 = vouch_evidence::testing::TestS3::start().await;
+                (
+                    vouch_evidence::VaultConfig {
+                        url: s3.url("evidence"),
+                        s3: s3.settings(),
+                    },
+                    Some(s3),
+                )
+            }
+        };
+        let vault = vouch_evidence::Vault::open(&vault_config, &vault_dir.path().join("staging"))
+            .expect("the test vault opens");
+        let app = App::new(
+            db.store.clone(),
+            vault,
+            clock.clone(),
+            AppConfig {
+                evidence_max_bytes: limits.evidence_max_bytes,
+                ..AppConfig::default()
+            },
+        );
         // Bound first, so the callback URL registered with the identity provider is known.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -136,6 +197,8 @@ impl Harness {
             db,
             server,
             idp,
+            vault_dir,
+            s3,
         })
     }
 
