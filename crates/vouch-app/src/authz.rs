@@ -128,7 +128,7 @@ pub fn permits(role: Role, action: Action) -> bool {
         ManageControls   => [true, true,  false, false, false],
         ManageScope      => [true, true,  false, false, false],
         ViewEvidence     => [true, true,  true,  false, true ],
-        ViewOwnEvidence  => [true, true,  true,  true,  false],
+        ViewOwnEvidence  => [true, true,  true,  true,  true ],
         AddEvidence      => [true, true,  true,  true,  false],
         VerifyEvidence   => [true, true,  false, false, true ],
         PurgeEvidence    => [true, false, false, false, false],

@@ -218,6 +218,23 @@ impl App {
         })
     }
 
+    /// The controls evidence can be linked to (id and name), for the upload form: anyone who
+    /// may add evidence needs them, even without access to the control matrix itself.
+    pub async fn evidence_control_choices(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<(String, String)>, AppError> {
+        self.authorize(actor, Action::AddEvidence)?;
+        Ok(self
+            .store
+            .list_controls()
+            .await?
+            .into_iter()
+            .filter(|c| c.applicable)
+            .map(|c| (c.id, c.name))
+            .collect())
+    }
+
     /// Checks a new revision (its fields, that its controls exist, that no file is empty),
     /// before anything reaches the vault.
     async fn check_revision(

@@ -15,10 +15,8 @@ pub struct VaultConfig {
     pub s3: S3Settings,
 }
 
-/// How to reach an S3-compatible service. Unset fields fall back to the usual `AWS_*`
-/// environment variables (`AWS_ENDPOINT`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, ... as read by
-/// `object_store`'s `AmazonS3Builder::from_env`), and then to instance or container credentials;
-/// set fields override them.
+/// How to reach an S3-compatible service. The binary fills unset fields from the usual `AWS_*`
+/// environment variables; without keys, instance credentials (the metadata service) are used.
 #[derive(Default, Clone)]
 pub struct S3Settings {
     /// The service's URL, for S3-compatible services (MinIO, Ceph, R2, ...); unset for AWS.

@@ -58,7 +58,9 @@ impl ObjectVault {
         use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
         use std::time::Duration;
 
-        let mut b = AmazonS3Builder::from_env().with_bucket_name(bucket);
+        // Configuration is a value passed in: the binary reads AWS_* from its environment and
+        // fills the settings; this library reads no environment itself.
+        let mut b = AmazonS3Builder::new().with_bucket_name(bucket);
         if let Some(endpoint) = &s3.endpoint {
             b = b.with_endpoint(endpoint);
         }
@@ -75,7 +77,7 @@ impl ObjectVault {
             b = b.with_allow_http(true);
         }
         // object_store panics on the first request if the endpoint is not a URI, so check the
-        // effective one (set here or taken from AWS_ENDPOINT / AWS_ENDPOINT_URL) now.
+        // effective one (as given) now.
         if let Some(endpoint) = b.get_config_value(&AmazonS3ConfigKey::Endpoint) {
             let usable = url::Url::parse(&endpoint).is_ok_and(|u| {
                 matches!(u.scheme(), "http" | "https")

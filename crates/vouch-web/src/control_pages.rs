@@ -329,6 +329,31 @@ async fn control_page(
     } else {
         vec![]
     };
+    let proof = st.app.control_evidence(&s.actor, &v.control.id).await?;
+    let fresh = &proof.freshness;
+    let evidence_ctx = context! {
+        status => fresh.status,
+        status_label => fresh.status.label(),
+        badge => match fresh.status {
+            vouch_domain::freshness::FreshnessStatus::Fresh => "green",
+            vouch_domain::freshness::FreshnessStatus::Stale => "amber",
+            vouch_domain::freshness::FreshnessStatus::Missing => "red",
+        },
+        cadence => fresh.cadence.as_str().replace('_', " "),
+        latest => fresh.latest.map(|d| d.to_string()),
+        due => fresh.due,
+        missing => fresh.missing.iter().map(|o| context! { start => o.start.to_string(), end => o.end.to_string(), due_by => o.due_by.to_string() }).collect::<Vec<_>>(),
+        next_due_by => fresh.next_due_by.map(|d| d.to_string()),
+        items => proof.evidence.iter().take(20).map(|e| context! {
+            id => e.id,
+            title => e.current.title,
+            period => if e.current.period_start == e.current.period_end { e.current.period_start.to_string() } else { format!("{} – {}", e.current.period_start, e.current.period_end) },
+            files => e.current.files.len(),
+            purged => e.purged_at.is_some(),
+        }).collect::<Vec<_>>(),
+        total => proof.evidence.len(),
+        can_add => permits(s.actor.role, Action::AddEvidence),
+    };
     let form = context! {
         name => v.control.name,
         description => v.control.description,
@@ -349,6 +374,7 @@ async fn control_page(
         criteria => criteria,
         people => people,
         history => history,
+        evidence => evidence_ctx,
         frequencies => frequencies_ctx(),
         natures => natures_ctx(),
         freq_labels => v.control.frequencies.iter().map(|f| f.label()).collect::<Vec<_>>().join(", "),

@@ -11,6 +11,7 @@ mod control_api;
 mod control_pages;
 mod error;
 mod evidence_api;
+mod evidence_pages;
 mod evidence_upload;
 mod extract;
 mod metrics;
@@ -39,6 +40,7 @@ pub fn router(app: App, config: WebConfig, sso: Option<Arc<vouch_sso::OidcClient
     Router::new()
         .merge(pages::routes())
         .merge(control_pages::routes())
+        .merge(evidence_pages::routes())
         .merge(sso::routes())
         .nest("/api/v1", api::routes())
         .route("/api/openapi.json", axum::routing::get(api::openapi_json))

@@ -37,6 +37,11 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "control_new.html",
     "scope.html",
     "readiness.html",
+    "_evidence_fields.html",
+    "evidence_list.html",
+    "evidence_new.html",
+    "evidence.html",
+    "vault.html",
 ];
 
 const STYLESHEET: &str = include_str!("../assets/app.css");
@@ -97,6 +102,7 @@ const NAV: &[(&str, &[NavItem])] = &[
         &[
             NavItem("/readiness", "Readiness", Some(Action::ViewControls)),
             NavItem("/controls", "Controls", Some(Action::ViewControls)),
+            NavItem("/evidence", "Evidence", Some(Action::ViewOwnEvidence)),
             NavItem("/criteria", "Criteria", Some(Action::ViewCriteria)),
             NavItem("/scope", "Scope", Some(Action::ViewControls)),
         ],

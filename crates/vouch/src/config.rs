@@ -623,10 +623,15 @@ pub fn load(over: &Overrides, env: &BTreeMap<String, String>) -> (Option<Config>
         }),
         max_file_bytes: max_file.unwrap_or(0) as u64,
         retention_days: retention.map(|r| r as u32),
-        s3_endpoint: text("evidence.s3_endpoint", &mut errors),
-        s3_region: text("evidence.s3_region", &mut errors),
-        s3_access_key_id: text("evidence.s3_access_key_id", &mut errors),
-        s3_secret_access_key: text("evidence.s3_secret_access_key", &mut errors),
+        // The usual AWS variables stand in for settings not given, as every S3 tool does.
+        s3_endpoint: text("evidence.s3_endpoint", &mut errors)
+            .or_else(|| aws(env, &["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"])),
+        s3_region: text("evidence.s3_region", &mut errors)
+            .or_else(|| aws(env, &["AWS_REGION", "AWS_DEFAULT_REGION"])),
+        s3_access_key_id: text("evidence.s3_access_key_id", &mut errors)
+            .or_else(|| aws(env, &["AWS_ACCESS_KEY_ID"])),
+        s3_secret_access_key: text("evidence.s3_secret_access_key", &mut errors)
+            .or_else(|| aws(env, &["AWS_SECRET_ACCESS_KEY"])),
         s3_allow_http: boolean("evidence.s3_allow_http", &mut errors).unwrap_or(false),
     };
 
@@ -650,6 +655,13 @@ pub fn load(over: &Overrides, env: &BTreeMap<String, String>) -> (Option<Config>
         evidence,
     };
     (Some(cfg), rep)
+}
+
+/// The first of the named AWS environment variables that is set and not empty.
+fn aws(env: &BTreeMap<String, String>, names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|n| env.get(*n).filter(|v| !v.trim().is_empty()).cloned())
 }
 
 fn display(v: &toml::Value) -> String {

@@ -379,25 +379,42 @@ fn sso_server_violations(m: &File) -> Vec<String> {
     v
 }
 
-/// A crate's non-dev dependency on vouch-sso must not switch on the test provider.
+/// Features that start a real server for tests (an identity provider, an S3 service): each
+/// crate's own, never a default, never switched on by a non-dev dependency.
+const TEST_SERVERS: &[(&str, &str)] = &[("vouch-sso", "test-idp"), ("vouch-evidence", "test-s3")];
+
+/// A crate's non-dev dependency must not switch on a test server, and the crate offering one
+/// must not make it a default.
 fn test_idp_enabled(m: &File) -> Vec<String> {
     let table: toml::Table = m.text.parse().unwrap();
-    let Some(sso) = table.get("dependencies").and_then(|d| d.get("vouch-sso")) else {
-        return vec![];
-    };
-    let on = sso
-        .get("features")
-        .and_then(|f| f.as_array())
-        .is_some_and(|f| f.iter().any(|x| x.as_str() == Some("test-idp")));
-    if on {
-        vec![format!(
-            "{}:{}: [dependencies] vouch-sso with feature test-idp would ship a test identity provider; use [dev-dependencies]",
-            m.rel,
-            dep_line(m, "vouch-sso")
-        )]
-    } else {
-        vec![]
+    let mut v = Vec::new();
+    for (krate, feature) in TEST_SERVERS {
+        if m.crate_name() == Some(*krate) {
+            let default = table
+                .get("features")
+                .and_then(|f| f.get("default"))
+                .and_then(|d| d.as_array())
+                .is_some_and(|d| d.iter().any(|x| x.as_str() == Some(*feature)));
+            if default {
+                v.push(format!("{}: `{feature}` must not be a default feature", m.rel));
+            }
+        }
+        let Some(dep) = table.get("dependencies").and_then(|d| d.get(*krate)) else {
+            continue;
+        };
+        let on = dep
+            .get("features")
+            .and_then(|f| f.as_array())
+            .is_some_and(|f| f.iter().any(|x| x.as_str() == Some(*feature)));
+        if on {
+            v.push(format!(
+                "{}:{}: [dependencies] {krate} with feature {feature} would ship a test server; use [dev-dependencies]",
+                m.rel,
+                dep_line(m, krate)
+            ));
+        }
     }
+    v
 }
 
 const STORE_WRITE_SIDE: &[&str] = &["WriteTx", "append_event", ".begin().await", "store.begin("];
@@ -417,6 +434,8 @@ const ENV_READS: &[&str] = &[
     "env::remove_var",
     "dotenv",
     "option_env!",
+    // Library constructors that read the environment behind the caller's back.
+    "from_env(",
 ];
 
 fn env_violations(f: &File) -> Vec<String> {
@@ -1030,6 +1049,16 @@ fn checks_catch_what_they_should() {
         "[dependencies]\nvouch-sso = { workspace = true, features = [\"test-idp\"] }\n",
     );
     assert_eq!(test_idp_enabled(&app).len(), 1);
+    let app = file(
+        "crates/vouch-app/Cargo.toml",
+        "[dependencies]\nvouch-evidence = { workspace = true, features = [\"test-s3\"] }\n",
+    );
+    assert_eq!(test_idp_enabled(&app).len(), 1);
+    let vault = file(
+        "crates/vouch-evidence/Cargo.toml",
+        "[package]\nname = \"vouch-evidence\"\n[features]\ndefault = [\"test-s3\"]\n",
+    );
+    assert_eq!(test_idp_enabled(&vault).len(), 1, "a default test server");
 
     // 3
     let handler = file(

@@ -117,6 +117,27 @@ impl Harness {
         sso: bool,
         vault_kind: VaultKind,
     ) -> Option<Harness> {
+        Self::launch_configured(backend, limits, sso, vault_kind, |_| {}).await
+    }
+
+    /// A harness whose app configuration `configure` adjusts after the limits are applied
+    /// (for example an evidence retention).
+    pub async fn start_with_config(
+        backend: Backend,
+        limits: Limits,
+        vault: VaultKind,
+        configure: impl FnOnce(&mut AppConfig),
+    ) -> Option<Harness> {
+        Self::launch_configured(backend, limits, false, vault, configure).await
+    }
+
+    pub async fn launch_configured(
+        backend: Backend,
+        limits: Limits,
+        sso: bool,
+        vault_kind: VaultKind,
+        configure: impl FnOnce(&mut AppConfig),
+    ) -> Option<Harness> {
         let db = TestDb::new(backend).await?;
         // Real time as the start, so ID tokens from the identity provider (which uses the
         // system clock) and the app agree until a test moves the clock.
@@ -143,15 +164,12 @@ impl Harness {
         };
         let vault = vouch_evidence::Vault::open(&vault_config, &vault_dir.path().join("staging"))
             .expect("the test vault opens");
-        let app = App::new(
-            db.store.clone(),
-            vault,
-            clock.clone(),
-            AppConfig {
-                evidence_max_bytes: limits.evidence_max_bytes,
-                ..AppConfig::default()
-            },
-        );
+        let mut app_config = AppConfig {
+            evidence_max_bytes: limits.evidence_max_bytes,
+            ..AppConfig::default()
+        };
+        configure(&mut app_config);
+        let app = App::new(db.store.clone(), vault, clock.clone(), app_config);
         // Bound first, so the callback URL registered with the identity provider is known.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -215,6 +233,12 @@ impl Harness {
 
     pub fn advance(&self, d: time::Duration) {
         self.clock.advance(d);
+    }
+
+    /// Moves the clock (forwards or backwards) to `at`.
+    pub fn set_now(&self, at: time::OffsetDateTime) {
+        use vouch_app::clock::Clock;
+        self.clock.advance(at - self.clock.now());
     }
 
     /// A new browser pointed at this Vouch.
@@ -374,6 +398,18 @@ impl Harness {
             rb = rb.header(header::CONTENT_TYPE, ct);
         }
         send(rb).await
+    }
+
+    /// A `multipart/form-data` request with a bearer token.
+    pub async fn multipart(
+        &self,
+        secret: &str,
+        method: Method,
+        path: &str,
+        parts: &[Part],
+    ) -> Resp {
+        let (ctype, body) = multipart_body(parts);
+        self.raw(secret, method, path, Some(&ctype), body).await
     }
 
     /// A browser signed in with a password (no second factor).
@@ -662,6 +698,95 @@ impl Browser {
         }
         send(rb).await
     }
+}
+
+impl Browser {
+    /// A `multipart/form-data` API call from this browser's session, with the CSRF header when
+    /// given.
+    pub async fn api_multipart(
+        &self,
+        method: Method,
+        path: &str,
+        parts: &[Part],
+        csrf: Option<&str>,
+    ) -> Resp {
+        let (ctype, body) = multipart_body(parts);
+        let mut rb = self
+            .http
+            .request(method, self.url(&format!("/api/v1{path}")))
+            .header(header::CONTENT_TYPE, ctype)
+            .body(body);
+        if let Some(t) = csrf {
+            rb = rb.header("X-CSRF-Token", t);
+        }
+        send(rb).await
+    }
+}
+
+/// One part of a `multipart/form-data` body: a text field, or a file (a part with a file name).
+#[derive(Clone, Debug)]
+pub struct Part {
+    pub name: String,
+    /// Sent as given (only `"` and line breaks are encoded), so tests can send hostile names.
+    pub file_name: Option<String>,
+    pub content_type: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+impl Part {
+    pub fn text(name: &str, value: &str) -> Part {
+        Part {
+            name: name.into(),
+            file_name: None,
+            content_type: None,
+            bytes: value.as_bytes().to_vec(),
+        }
+    }
+
+    /// A file part without a `Content-Type` of its own.
+    pub fn file(name: &str, file_name: &str, bytes: impl Into<Vec<u8>>) -> Part {
+        Part {
+            name: name.into(),
+            file_name: Some(file_name.into()),
+            content_type: None,
+            bytes: bytes.into(),
+        }
+    }
+
+    pub fn typed(mut self, content_type: &str) -> Part {
+        self.content_type = Some(content_type.into());
+        self
+    }
+}
+
+/// Builds a `multipart/form-data` body by hand: its `Content-Type` (with the boundary) and
+/// its bytes.
+pub fn multipart_body(parts: &[Part]) -> (String, Vec<u8>) {
+    let boundary = format!("vouch-test-{}", uuid::Uuid::new_v4().simple());
+    // As browsers do (WHATWG): only the quote and line breaks are encoded.
+    let quote = |s: &str| {
+        s.replace('"', "%22")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A")
+    };
+    let mut body = Vec::new();
+    for p in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        let mut disposition = format!("Content-Disposition: form-data; name=\"{}\"", quote(&p.name));
+        if let Some(f) = &p.file_name {
+            disposition.push_str(&format!("; filename=\"{}\"", quote(f)));
+        }
+        body.extend_from_slice(disposition.as_bytes());
+        body.extend_from_slice(b"\r\n");
+        if let Some(ct) = &p.content_type {
+            body.extend_from_slice(format!("Content-Type: {ct}\r\n").as_bytes());
+        }
+        body.extend_from_slice(b"\r\n");
+        body.extend_from_slice(&p.bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 /// The text between `start` and the next `end` in `html`.
