@@ -56,7 +56,11 @@ impl ProofContext {
 
 /// The Type II period freshness is judged over, if the scope has one.
 fn audit_window(scope: &Scope) -> Option<(Date, Date)> {
-    match (scope.report_type.clone(), scope.period_start, scope.period_end) {
+    match (
+        scope.report_type.clone(),
+        scope.period_start,
+        scope.period_end,
+    ) {
         (ReportType::Type2, Some(s), Some(e)) => Some((s, e)),
         _ => None,
     }
@@ -122,23 +126,29 @@ pub struct ControlEvidence {
 fn stage_error(e: StageError) -> AppError {
     match e {
         StageError::TooLarge { limit } => AppError::TooLarge { limit },
-        StageError::Body { source } => AppError::field("files", format!("the upload broke off: {source}")),
+        StageError::Body { source } => {
+            AppError::field("files", format!("the upload broke off: {source}"))
+        }
         StageError::Io { .. } => AppError::Vault(e.to_string()),
     }
 }
 
 fn vault_error(e: VaultError) -> AppError {
     match e {
-        VaultError::NotFound { sha256, .. } => {
-            AppError::Conflict(format!("the file {sha256} is missing from the vault; run `vouch verify`"))
-        }
+        VaultError::NotFound { sha256, .. } => AppError::Conflict(format!(
+            "the file {sha256} is missing from the vault; run `vouch verify`"
+        )),
         other => AppError::Vault(other.to_string()),
     }
 }
 
 fn media_type(name: &str, given: &str) -> String {
     let given = given.trim();
-    if !given.is_empty() && given.len() <= 200 && given.contains('/') && !given.contains(char::is_control) {
+    if !given.is_empty()
+        && given.len() <= 200
+        && given.contains('/')
+        && !given.contains(char::is_control)
+    {
         return given.to_ascii_lowercase();
     }
     let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
@@ -194,7 +204,11 @@ impl App {
     }
 
     /// Stages a local file (the CLI's `evidence add`).
-    pub async fn stage_path(&self, actor: &Actor, path: &std::path::Path) -> Result<NewFile, AppError> {
+    pub async fn stage_path(
+        &self,
+        actor: &Actor,
+        path: &std::path::Path,
+    ) -> Result<NewFile, AppError> {
         self.authorize(actor, Action::AddEvidence)?;
         let file = tokio::fs::File::open(path).await.map_err(|e| {
             AppError::field("files", format!("cannot read {}: {e}", path.display()))
@@ -206,11 +220,19 @@ impl App {
             .map_err(|e| match e {
                 StageError::TooLarge { limit } => AppError::field(
                     "files",
-                    format!("{} is larger than the limit of {limit} bytes", path.display()),
+                    format!(
+                        "{} is larger than the limit of {limit} bytes",
+                        path.display()
+                    ),
                 ),
                 other => stage_error(other),
             })?;
-        let name = safe_file_name(&path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default());
+        let name = safe_file_name(
+            &path
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default(),
+        );
         Ok(NewFile {
             media_type: media_type(&name, ""),
             name,
@@ -520,7 +542,11 @@ impl App {
             .ok_or_else(|| {
                 AppError::NotFound(format!("file {position} of {id} revision {}", rev.revision))
             })?;
-        let reader = self.vault.open_read(&file.sha256).await.map_err(vault_error)?;
+        let reader = self
+            .vault
+            .open_read(&file.sha256)
+            .await
+            .map_err(vault_error)?;
         let (mut tx, now) = self.write().await?;
         tx.append_event(
             Self::event(
@@ -613,7 +639,11 @@ impl App {
     /// today lose their files (the record stays as a tombstone, and the audit log says what
     /// went). Records the open audit's period relies on are held. Without a configured
     /// retention nothing is purged.
-    pub async fn purge_evidence(&self, actor: &Actor, dry_run: bool) -> Result<PurgeReport, AppError> {
+    pub async fn purge_evidence(
+        &self,
+        actor: &Actor,
+        dry_run: bool,
+    ) -> Result<PurgeReport, AppError> {
         self.authorize(actor, Action::PurgeEvidence)?;
         let mut report = PurgeReport {
             dry_run,

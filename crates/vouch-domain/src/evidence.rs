@@ -307,7 +307,11 @@ mod tests {
             vec!["title", "link", "controls", "period_end"],
             "{errs:?}"
         );
-        assert!(errs[3].message.contains("before the period start 2026-07-01"));
+        assert!(
+            errs[3]
+                .message
+                .contains("before the period start 2026-07-01")
+        );
     }
 
     #[test]
@@ -328,6 +332,9 @@ mod tests {
         assert_eq!(safe_file_name(""), "file");
         let long = format!("{}.xlsx", "é".repeat(300));
         let safe = safe_file_name(&long);
-        assert!(safe.len() <= MAX_FILE_NAME && safe.ends_with(".xlsx"), "{safe}");
+        assert!(
+            safe.len() <= MAX_FILE_NAME && safe.ends_with(".xlsx"),
+            "{safe}"
+        );
     }
 }

@@ -201,8 +201,8 @@ pub fn assess(
         }
         _ => {
             // No period to walk: recent enough is fresh.
-            let fresh = cadence == Cadence::PerEvent
-                || latest >= cadence.nth_start(today, -1) - grace;
+            let fresh =
+                cadence == Cadence::PerEvent || latest >= cadence.nth_start(today, -1) - grace;
             f.status = if fresh {
                 FreshnessStatus::Fresh
             } else {
@@ -258,7 +258,10 @@ mod tests {
             (date!(2026 - 08 - 20), date!(2026 - 08 - 20)),
         ];
         let f = assess(&q, PERIOD, &all, today);
-        assert_eq!((f.status, f.due, f.missing.len()), (FreshnessStatus::Fresh, 3, 0));
+        assert_eq!(
+            (f.status, f.due, f.missing.len()),
+            (FreshnessStatus::Fresh, 3, 0)
+        );
         assert_eq!(f.next_due_by, Some(date!(2026 - 12 - 14)));
 
         let missed_spring = [all[0], all[2]];
@@ -299,7 +302,11 @@ mod tests {
         assert_eq!(f.status, FreshnessStatus::Fresh);
         assert_eq!(f.due, 356);
         let f = assess(&d, PERIOD, &year, date!(2026 - 11 - 25));
-        assert_eq!(f.status, FreshnessStatus::Stale, "22 and 23 November are uncovered");
+        assert_eq!(
+            f.status,
+            FreshnessStatus::Stale,
+            "22 and 23 November are uncovered"
+        );
         assert_eq!(f.missing.len(), 2);
     }
 
@@ -308,7 +315,11 @@ mod tests {
         let a = [Frequency::Annual];
         let ev = [(date!(2025 - 10 - 01), date!(2025 - 10 - 01))];
         let f = assess(&a, None, &ev, date!(2026 - 10 - 31));
-        assert_eq!(f.status, FreshnessStatus::Fresh, "within a year and the grace");
+        assert_eq!(
+            f.status,
+            FreshnessStatus::Fresh,
+            "within a year and the grace"
+        );
         let f = assess(&a, None, &ev, date!(2026 - 11 - 23));
         assert_eq!(f.status, FreshnessStatus::Stale);
         assert_eq!(f.next_due_by, Some(date!(2026 - 10 - 31)));

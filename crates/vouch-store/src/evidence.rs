@@ -238,13 +238,15 @@ impl Store {
         Ok(revs
             .into_iter()
             .zip(heads)
-            .map(|((id, current), (created_by, created_at, purged_at))| Evidence {
-                id,
-                created_by,
-                created_at,
-                purged_at,
-                current,
-            })
+            .map(
+                |((id, current), (created_by, created_at, purged_at))| Evidence {
+                    id,
+                    created_by,
+                    created_at,
+                    purged_at,
+                    current,
+                },
+            )
             .collect())
     }
 
@@ -427,7 +429,12 @@ impl WriteTx {
     }
 
     /// Indexes a blob the vault now holds (a hash already indexed is left as it is).
-    pub async fn index_blob(&mut self, sha256: &str, size: u64, at: &str) -> Result<(), StoreError> {
+    pub async fn index_blob(
+        &mut self,
+        sha256: &str,
+        size: u64,
+        at: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO blobs (sha256, size, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (sha256) DO NOTHING",

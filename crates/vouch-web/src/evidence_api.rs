@@ -227,7 +227,10 @@ pub(crate) fn file_response(file: &EvidenceFile, reader: BlobReader) -> Response
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("sandbox; default-src 'none'"),
     );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
     if let Ok(v) = HeaderValue::from_str(&file.sha256) {
         h.insert("x-content-sha256", v);
     }

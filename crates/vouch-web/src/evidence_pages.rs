@@ -223,7 +223,10 @@ async fn upload(State(st): State<AppState>, UiUser(s): UiUser, mp: Multipart) ->
 }
 
 fn csrf_failed() -> PageError {
-    PageError::show(StatusCode::FORBIDDEN, upload_error(UploadError::Csrf).to_string())
+    PageError::show(
+        StatusCode::FORBIDDEN,
+        upload_error(UploadError::Csrf).to_string(),
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -353,9 +356,9 @@ async fn revise(
         Err(e) => Err(e),
     };
     match result {
-        Ok(h) => Ok(
-            Redirect::to(&format!("/evidence/{}?revised=1", h.evidence.id)).into_response(),
-        ),
+        Ok(h) => {
+            Ok(Redirect::to(&format!("/evidence/{}?revised=1", h.evidence.id)).into_response())
+        }
         Err(e) => {
             let (extra, status) = refused(e)?;
             evidence_page(&st, &s, current, again, extra, status).await

@@ -32,27 +32,6 @@ const OWNER_EMAIL: &str = "grace@example.com";
 // ---------- helpers of this file ----------
 
 impl Ui {
-    /// Polls until `css` holds exactly `expected` (trimmed).
-    async fn text_is(&self, css: &str, expected: &str) -> TestResult<String> {
-        self.text_where(css, &format!("{expected:?}"), |t| t.trim() == expected)
-            .await
-    }
-
-    async fn text_has(&self, css: &str, part: &str) -> TestResult<String> {
-        self.text_where(css, &format!("containing {part:?}"), |t| t.contains(part))
-            .await
-    }
-
-    async fn set_value(&self, id: &str, value: &str) -> TestResult {
-        self.c
-            .execute(
-                "document.getElementById(arguments[0]).value = arguments[1];",
-                vec![id.into(), value.into()],
-            )
-            .await?;
-        Ok(())
-    }
-
     async fn selected(&self, css: &str) -> TestResult<bool> {
         self.with_el(css, |e| async move { e.is_selected().await })
             .await

@@ -305,7 +305,10 @@ impl Harness {
             .into_iter()
             .map(|p| {
                 let rel = p.strip_prefix(&area).unwrap();
-                let parts: Vec<_> = rel.iter().map(|c| c.to_string_lossy().to_string()).collect();
+                let parts: Vec<_> = rel
+                    .iter()
+                    .map(|c| c.to_string_lossy().to_string())
+                    .collect();
                 assert!(
                     parts.len() == 2
                         && vouch_evidence::is_sha256_hex(&parts[1])
@@ -500,7 +503,10 @@ async fn several_files_upload_hash_and_download_with_an_audit_trail(backend: Bac
     // An uploaded page is never served as HTML.
     let d = h.download(&lead, "EV-1", 4, None).await;
     assert_eq!(d.content_type(), "application/octet-stream");
-    assert_eq!(h.download(&lead, "EV-1", 1, None).await.content_type(), "text/csv");
+    assert_eq!(
+        h.download(&lead, "EV-1", 1, None).await.content_type(),
+        "text/csv"
+    );
     // The audit log over the API shows the downloads too.
     let log = h
         .get(&lead, "/audit-log?action=evidence.download&object_id=EV-1")
@@ -528,7 +534,11 @@ async fn several_files_upload_hash_and_download_with_an_audit_trail(backend: Bac
         &h.bearer(&lead, Method::GET, "/evidence/EV-99", None).await,
         404,
     );
-    assert_eq!(h.event_count().await, count, "failed downloads record nothing");
+    assert_eq!(
+        h.event_count().await,
+        count,
+        "failed downloads record nothing"
+    );
 
     // The vault holds exactly these blobs, intact.
     let want: BTreeSet<String> = files.iter().map(|(_, b)| sha256(b)).collect();
@@ -676,10 +686,17 @@ async fn refused_uploads_leave_nothing_behind(backend: Backend) {
         .await;
     let p = assert_problem(&r, 413);
     assert!(
-        p["detail"].as_str().unwrap().contains(&MAX_FILE.to_string()),
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&MAX_FILE.to_string()),
         "the refusal names the limit: {p}"
     );
-    assert_eq!(h.stored().await, baseline, "a too-large upload stores nothing");
+    assert_eq!(
+        h.stored().await,
+        baseline,
+        "a too-large upload stores nothing"
+    );
 
     // Each refused input: 422 naming the field (and the culprit), nothing stored.
     let cases: Vec<(&str, Ev, Vec<&str>, Option<&str>)> = vec![
@@ -719,12 +736,7 @@ async fn refused_uploads_leave_nothing_behind(backend: Backend) {
             vec!["period_start"],
             None,
         ),
-        (
-            "no files and no link",
-            good(),
-            vec!["files"],
-            None,
-        ),
+        ("no files and no link", good(), vec!["files"], None),
         (
             "a link that is not http(s)",
             good().field("link", "javascript:alert(1)"),
@@ -749,6 +761,28 @@ async fn refused_uploads_leave_nothing_behind(backend: Backend) {
             vec!["source"],
             Some("scanner"),
         ),
+        (
+            "a control character in the title",
+            Ev::new("Bad\u{7}title", "IAM-08", "2026-02-01", "").file("a.txt", &small),
+            vec!["title"],
+            None,
+        ),
+        (
+            "a text field over 64 KiB",
+            good()
+                .field("description", &"x".repeat(70_000))
+                .file("a.txt", &small),
+            vec!["description"],
+            None,
+        ),
+        (
+            "more than 50 files",
+            (0..51).fold(good(), |ev, i| {
+                ev.file(&format!("f{i}.txt"), &noise(100 + i, 64))
+            }),
+            vec!["files"],
+            Some("50"),
+        ),
     ];
     for (what, ev, fields, mentions) in cases {
         let r = h.add(&lead, &ev).await;
@@ -760,7 +794,11 @@ async fn refused_uploads_leave_nothing_behind(backend: Backend) {
     // Someone who may not add evidence is refused before a byte is staged.
     let r = h.add(&auditor, &good().file("a.txt", &small)).await;
     assert_problem(&r, 403);
-    assert_eq!(h.stored().await, baseline, "an auditor's upload stores nothing");
+    assert_eq!(
+        h.stored().await,
+        baseline,
+        "an auditor's upload stores nothing"
+    );
 
     // A browser session: without the CSRF header refused; a person cannot claim an
     // integration as the source.
@@ -789,12 +827,19 @@ async fn refused_uploads_leave_nothing_behind(backend: Backend) {
         .api_multipart(
             Method::POST,
             "/evidence",
-            &good().field("source", "integration").file("a.txt", &small).0,
+            &good()
+                .field("source", "integration")
+                .file("a.txt", &small)
+                .0,
             Some(&csrf),
         )
         .await;
     assert_invalid(&r, &["source"], None);
-    assert_eq!(h.stored().await, baseline, "refused session uploads store nothing");
+    assert_eq!(
+        h.stored().await,
+        baseline,
+        "refused session uploads store nothing"
+    );
     // With the header it works, recorded as uploaded.
     let r = b
         .api_multipart(
@@ -819,12 +864,18 @@ async fn refused_uploads_leave_nothing_behind(backend: Backend) {
         .await;
     r.expect(201);
     assert_eq!(r.json()["current"]["source"], "integration");
-    assert_eq!(r.json()["current"]["source_detail"], "github-collector run 42");
+    assert_eq!(
+        r.json()["current"]["source_detail"],
+        "github-collector run 42"
+    );
 
     // A link alone is enough, and stores no blob.
     let blobs = h.blobs_on_disk();
     let r = h
-        .add(&lead, &good().field("link", "https://tickets.example/ACC-7"))
+        .add(
+            &lead,
+            &good().field("link", "https://tickets.example/ACC-7"),
+        )
         .await;
     r.expect(201);
     assert!(r.json()["current"]["files"].as_array().unwrap().is_empty());
@@ -892,7 +943,11 @@ async fn hostile_file_names_are_made_safe(backend: Backend) {
     let everything = files_below(h.vault_dir.path());
     let blob_area = h.blob_root().join("sha256");
     for p in &everything {
-        assert!(p.starts_with(&blob_area), "a file outside the blob area: {}", p.display());
+        assert!(
+            p.starts_with(&blob_area),
+            "a file outside the blob area: {}",
+            p.display()
+        );
     }
     assert_eq!(everything.len(), names.len() + 1);
     assert_eq!(h.blobs_on_disk().len(), names.len() + 1);
@@ -942,7 +997,10 @@ async fn revisions_keep_every_earlier_revision_readable(backend: Backend) {
     let revs = rec["revisions"].as_array().unwrap();
     assert_eq!(revs.len(), 2);
     assert_eq!(revs[0]["revision"], 1);
-    assert_eq!(revs[0]["period_start"], "2026-01-01", "revision 1 is unchanged");
+    assert_eq!(
+        revs[0]["period_start"], "2026-01-01",
+        "revision 1 is unchanged"
+    );
     assert_eq!(revs[0]["note"], "");
     assert_eq!(revs[1], *cur);
     assert_eq!(cur["files"], revs[0]["files"], "the files are kept");
@@ -970,9 +1028,14 @@ async fn revisions_keep_every_earlier_revision_readable(backend: Backend) {
         .revise(
             &lead,
             "EV-1",
-            &Ev::new("Access review (signed)", "IAM-03", "2026-03-01", "2026-03-31")
-                .field("note", "Attach the signed export instead.")
-                .file("review-signed.csv", &second),
+            &Ev::new(
+                "Access review (signed)",
+                "IAM-03",
+                "2026-03-01",
+                "2026-03-31",
+            )
+            .field("note", "Attach the signed export instead.")
+            .file("review-signed.csv", &second),
         )
         .await;
     r.expect(201);
@@ -1087,8 +1150,10 @@ async fn who_sees_and_may_do_what(backend: Backend) {
     let (_, admin) = holder_with_token(&h, "admin@example.com", Role::Admin).await;
     h.adopt_controls(&["IAM-08"]).await;
     let ev = |who: &str| {
-        Ev::new(&format!("By {who}"), "IAM-08", "2026-01-10", "")
-            .file(&format!("{who}.txt"), format!("uploaded by {who}").as_bytes())
+        Ev::new(&format!("By {who}"), "IAM-08", "2026-01-10", "").file(
+            &format!("{who}.txt"),
+            format!("uploaded by {who}").as_bytes(),
+        )
     };
 
     // Control owners and employees may upload.
@@ -1128,7 +1193,11 @@ async fn who_sees_and_may_do_what(backend: Backend) {
             404,
         );
     }
-    assert_eq!(h.event_count().await, count, "nothing recorded for refusals");
+    assert_eq!(
+        h.event_count().await,
+        count,
+        "nothing recorded for refusals"
+    );
     // Their own record they may correct.
     h.revise(&emp, "EV-2", &ev("emp").field("note", "Fix my own upload."))
         .await
@@ -1196,7 +1265,11 @@ async fn who_sees_and_may_do_what(backend: Backend) {
     // Only an administrator may purge; the lead may verify.
     h.verify(&lead).await.expect(200);
     let count = h.event_count().await;
-    for body in [json!({"dry_run": true}), json!({"dry_run": false}), json!({})] {
+    for body in [
+        json!({"dry_run": true}),
+        json!({"dry_run": false}),
+        json!({}),
+    ] {
         assert_problem(
             &h.bearer(&lead, Method::POST, "/evidence/purge", Some(&body))
                 .await,
@@ -1214,14 +1287,28 @@ async fn who_sees_and_may_do_what(backend: Backend) {
     );
     assert!(rep["purged"].as_array().unwrap().is_empty());
     let r = h
-        .bearer(&admin, Method::POST, "/evidence/purge", Some(&json!({"dry_run": false})))
+        .bearer(
+            &admin,
+            Method::POST,
+            "/evidence/purge",
+            Some(&json!({"dry_run": false})),
+        )
         .await;
     r.expect(200);
     assert!(r.json()["purged"].as_array().unwrap().is_empty());
-    assert_eq!(h.event_count().await, count, "without retention nothing is purged");
+    assert_eq!(
+        h.event_count().await,
+        count,
+        "without retention nothing is purged"
+    );
     let p = assert_problem(
-        &h.bearer(&admin, Method::POST, "/evidence/purge", Some(&json!({"everything": true})))
-            .await,
+        &h.bearer(
+            &admin,
+            Method::POST,
+            "/evidence/purge",
+            Some(&json!({"everything": true})),
+        )
+        .await,
         422,
     );
     assert!(p["detail"].as_str().unwrap().contains("everything"), "{p}");
@@ -1288,7 +1375,10 @@ async fn freshness_and_readiness_follow_the_audit_period(backend: Backend) {
 
     // The quarters of the period are Dec–Feb, Mar–May, Jun–Aug (due) and Sep–Nov (not yet).
     // Evidence for the first and third only: stale, with the spring quarter missing.
-    for (title, day) in [("Winter review", "2026-01-15"), ("Summer review", "2026-08-20")] {
+    for (title, day) in [
+        ("Winter review", "2026-01-15"),
+        ("Summer review", "2026-08-20"),
+    ] {
         h.added(
             &lead,
             &Ev::new(title, "IAM-08", day, "").file(&format!("{day}.csv"), day.as_bytes()),
@@ -1330,7 +1420,11 @@ async fn freshness_and_readiness_follow_the_audit_period(backend: Backend) {
     assert_eq!(f["missing"], json!([]));
     let r = h.get(&lead, "/readiness").await;
     assert_eq!(control_status(&r, "IAM-08"), "ready");
-    assert!(!gaps(&r).iter().any(|(_, s)| s == "IAM-08"), "{:?}", gaps(&r));
+    assert!(
+        !gaps(&r).iter().any(|(_, s)| s == "IAM-08"),
+        "{:?}",
+        gaps(&r)
+    );
     assert_eq!(h.get(&lead, "/controls/IAM-08").await["status"], "ready");
 
     // Evidence from before the period proves nothing of it.
@@ -1352,7 +1446,10 @@ async fn freshness_and_readiness_follow_the_audit_period(backend: Backend) {
     assert_eq!(f["due"], 4);
     assert_eq!(f["missing"][0]["start"], "2026-09-01");
     assert_eq!(f["missing"][0]["end"], "2026-11-30");
-    assert_eq!(control_status(&h.get(&lead, "/readiness").await, "IAM-08"), "stale");
+    assert_eq!(
+        control_status(&h.get(&lead, "/readiness").await, "IAM-08"),
+        "stale"
+    );
     // Freshness follows the current revision: moving the summer record into autumn covers
     // autumn and uncovers summer.
     h.revise(
@@ -1373,14 +1470,16 @@ async fn freshness_and_readiness_follow_the_audit_period(backend: Backend) {
     // New evidence for the summer: every due quarter is covered again.
     h.added(
         &lead,
-        &Ev::new("Summer review, redone", "IAM-08", "2026-07-15", "")
-            .file("summer.csv", b"summer"),
+        &Ev::new("Summer review, redone", "IAM-08", "2026-07-15", "").file("summer.csv", b"summer"),
     )
     .await;
     let f = h.get(&lead, "/controls/IAM-08/evidence").await["freshness"].clone();
     assert_eq!(f["status"], "fresh", "{f}");
     assert_eq!(f["due"], 4);
-    assert_eq!(control_status(&h.get(&lead, "/readiness").await, "IAM-08"), "ready");
+    assert_eq!(
+        control_status(&h.get(&lead, "/readiness").await, "IAM-08"),
+        "ready"
+    );
     // An unknown control: 404.
     assert_problem(
         &h.bearer(&lead, Method::GET, "/controls/NOPE-1/evidence", None)
@@ -1418,7 +1517,10 @@ async fn verify_reports_altered_missing_orphaned_and_stray_blobs(backend: Backen
     let v = h.verify(&lead).await;
     v.expect(200);
     let v = v.json();
-    assert_eq!((v["checked"].clone(), v["intact"].clone()), (json!(3), json!(3)));
+    assert_eq!(
+        (v["checked"].clone(), v["intact"].clone()),
+        (json!(3), json!(3))
+    );
     for list in ["missing", "altered", "orphaned", "stray"] {
         assert_eq!(v[list], json!([]), "{list}: {v}");
     }
@@ -1562,15 +1664,25 @@ async fn retention_purge_keeps_what_the_audit_needs(backend: Backend) {
 
     // Only an administrator may purge.
     assert_problem(
-        &h.bearer(&lead, Method::POST, "/evidence/purge", Some(&json!({"dry_run": true})))
-            .await,
+        &h.bearer(
+            &lead,
+            Method::POST,
+            "/evidence/purge",
+            Some(&json!({"dry_run": true})),
+        )
+        .await,
         403,
     );
 
     // A dry run reports, and changes nothing.
     let before = h.stored().await;
     let r = h
-        .bearer(&admin, Method::POST, "/evidence/purge", Some(&json!({"dry_run": true})))
+        .bearer(
+            &admin,
+            Method::POST,
+            "/evidence/purge",
+            Some(&json!({"dry_run": true})),
+        )
         .await;
     r.expect(200);
     let dry = r.json();
@@ -1591,26 +1703,44 @@ async fn retention_purge_keeps_what_the_audit_needs(backend: Backend) {
     // The purge itself.
     let count = h.event_count().await;
     let r = h
-        .bearer(&admin, Method::POST, "/evidence/purge", Some(&json!({"dry_run": false})))
+        .bearer(
+            &admin,
+            Method::POST,
+            "/evidence/purge",
+            Some(&json!({"dry_run": false})),
+        )
         .await;
     r.expect(200);
     let done = r.json();
     assert_eq!(done["dry_run"], false);
-    for k in ["purged", "held", "cutoff", "retention_days", "blobs_deleted"] {
+    for k in [
+        "purged",
+        "held",
+        "cutoff",
+        "retention_days",
+        "blobs_deleted",
+    ] {
         assert_eq!(done[k], dry[k], "{k}: the dry run said what happens");
     }
     // One event per purged record, naming the blobs it deleted.
     assert_eq!(h.event_count().await, count + 3);
     let purges = h.events_of("evidence.purge").await;
     assert_eq!(
-        purges.iter().map(|e| e.object_id.as_str()).collect::<Vec<_>>(),
+        purges
+            .iter()
+            .map(|e| e.object_id.as_str())
+            .collect::<Vec<_>>(),
         ["EV-1", "EV-4", "EV-5"]
     );
     assert_eq!(
         purges[0].after.as_ref().unwrap()["blobs_deleted"],
         json!([sha256(&unique)])
     );
-    assert!(purges.iter().all(|e| e.actor_label.starts_with("admin@example.com")));
+    assert!(
+        purges
+            .iter()
+            .all(|e| e.actor_label.starts_with("admin@example.com"))
+    );
 
     // The records stay as tombstones; their files are gone (410), their own blobs deleted.
     for id in ["EV-1", "EV-4", "EV-5"] {
@@ -1627,7 +1757,11 @@ async fn retention_purge_keeps_what_the_audit_needs(backend: Backend) {
     ] {
         assert_problem(&h.download(&lead, id, pos, rev).await, 410);
     }
-    assert_eq!(h.event_count().await, count, "a refused download records nothing");
+    assert_eq!(
+        h.event_count().await,
+        count,
+        "a refused download records nothing"
+    );
     for gone in [&unique, &old_r1, &old_r2] {
         assert!(!h.blob_path(&sha256(gone)).exists());
     }
@@ -1665,7 +1799,10 @@ async fn retention_purge_keeps_what_the_audit_needs(backend: Backend) {
         .await;
     r.expect(200);
     let again = r.json();
-    assert_eq!(again["dry_run"], false, "a purge is real unless asked otherwise");
+    assert_eq!(
+        again["dry_run"], false,
+        "a purge is real unless asked otherwise"
+    );
     assert_eq!(again["purged"], json!([]));
     assert_eq!(again["held"], json!(["EV-3"]));
     assert_eq!(h.event_count().await, count);
@@ -1690,12 +1827,22 @@ async fn a_dry_run_reports_exactly_what_the_purge_does(backend: Backend) {
         .await;
     }
     let r = h
-        .bearer(&admin, Method::POST, "/evidence/purge", Some(&json!({"dry_run": true})))
+        .bearer(
+            &admin,
+            Method::POST,
+            "/evidence/purge",
+            Some(&json!({"dry_run": true})),
+        )
         .await;
     r.expect(200);
     let dry = r.json();
     let r = h
-        .bearer(&admin, Method::POST, "/evidence/purge", Some(&json!({"dry_run": false})))
+        .bearer(
+            &admin,
+            Method::POST,
+            "/evidence/purge",
+            Some(&json!({"dry_run": false})),
+        )
         .await;
     r.expect(200);
     let done = r.json();
@@ -1750,7 +1897,10 @@ async fn s3_vault_end_to_end(backend: Backend) {
                 .file("a-again.bin", &a),
         )
         .await;
-    assert_eq!(file_shas(&rec["current"]), [sha256(&a), sha256(&b), sha256(&a)]);
+    assert_eq!(
+        file_shas(&rec["current"]),
+        [sha256(&a), sha256(&b), sha256(&a)]
+    );
     assert!(
         h.blobs_on_disk().is_empty(),
         "nothing in the local blob folder"
@@ -1770,10 +1920,7 @@ async fn s3_vault_end_to_end(backend: Backend) {
     let v = v.json();
     assert_eq!(v["checked"], 2);
     assert_eq!(v["intact"], 2);
-    assert!(
-        v["vault"].as_str().unwrap().starts_with("s3://"),
-        "{v}"
-    );
+    assert!(v["vault"].as_str().unwrap().starts_with("s3://"), "{v}");
     assert!(
         !v.to_string().contains(&s3.secret_access_key),
         "no credential in the report"
@@ -1843,7 +1990,13 @@ async fn the_openapi_document_lists_the_evidence_endpoints(backend: Backend) {
         paths["/evidence"]["post"]["responses"]["413"].is_object(),
         "the size limit is documented"
     );
-    for schema in ["EvidenceHistory", "Evidence", "EvidenceFile", "VaultReport", "PurgeReport"] {
+    for schema in [
+        "EvidenceHistory",
+        "Evidence",
+        "EvidenceFile",
+        "VaultReport",
+        "PurgeReport",
+    ] {
         assert!(
             doc["components"]["schemas"][schema].is_object(),
             "OpenAPI lacks the {schema} schema"

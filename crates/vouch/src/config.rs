@@ -624,8 +624,12 @@ pub fn load(over: &Overrides, env: &BTreeMap<String, String>) -> (Option<Config>
         max_file_bytes: max_file.unwrap_or(0) as u64,
         retention_days: retention.map(|r| r as u32),
         // The usual AWS variables stand in for settings not given, as every S3 tool does.
-        s3_endpoint: text("evidence.s3_endpoint", &mut errors)
-            .or_else(|| aws(env, &["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"])),
+        s3_endpoint: text("evidence.s3_endpoint", &mut errors).or_else(|| {
+            aws(
+                env,
+                &["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"],
+            )
+        }),
         s3_region: text("evidence.s3_region", &mut errors)
             .or_else(|| aws(env, &["AWS_REGION", "AWS_DEFAULT_REGION"])),
         s3_access_key_id: text("evidence.s3_access_key_id", &mut errors)

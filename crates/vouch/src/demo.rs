@@ -331,19 +331,156 @@ async fn seed_evidence(app: &App, find: &dyn Fn(&str) -> String) -> Result<(), F
     use vouch_domain::evidence::{EvidenceInput, EvidenceSource};
     const REVIEW: &str = "user,system,role,decision,reviewer\naisha.bello,aws-prod,admin,keep,tom.eriksen\njordan.lee,aws-prod,developer,remove,tom.eriksen\nmei.tanaka,okta,user,keep,tom.eriksen\n";
     let records = [
-        DemoEvidence { by: 3, title: "Access review, December–February", controls: &["IAM-08"], from: date!(2025 - 12 - 01), until: date!(2026 - 02 - 28), files: &[("access-review-2026-q1.csv", REVIEW)] },
-        DemoEvidence { by: 3, title: "Access review, March–May", controls: &["IAM-08"], from: date!(2026 - 03 - 01), until: date!(2026 - 05 - 31), files: &[("access-review-2026-q2.csv", REVIEW)] },
-        DemoEvidence { by: 3, title: "Access review, June–August", controls: &["IAM-08"], from: date!(2026 - 06 - 01), until: date!(2026 - 08 - 31), files: &[("access-review-2026-q3.csv", REVIEW), ("reviewer-sign-off.txt", "Reviewed and approved by Tom Eriksen on 2026-09-08.\n")] },
-        DemoEvidence { by: 1, title: "Risk register, winter review", controls: &["RSK-03"], from: date!(2026 - 02 - 10), until: date!(2026 - 02 - 10), files: &[("risk-register-2026-02.csv", "id,risk,likelihood,impact,owner\nR-1,Credential phishing,3,4,tom.eriksen\nR-2,Cloud misconfiguration,2,5,aisha.bello\n")] },
-        DemoEvidence { by: 1, title: "Risk register, summer review", controls: &["RSK-03"], from: date!(2026 - 08 - 12), until: date!(2026 - 08 - 12), files: &[("risk-register-2026-08.csv", "id,risk,likelihood,impact,owner\nR-1,Credential phishing,2,4,tom.eriksen\nR-2,Cloud misconfiguration,2,5,aisha.bello\nR-3,Vendor outage,3,3,sofia.alvarez\n")] },
-        DemoEvidence { by: 1, title: "Annual risk assessment", controls: &["RSK-01", "RSK-02"], from: date!(2026 - 02 - 20), until: date!(2026 - 02 - 20), files: &[("risk-assessment-2026.txt", "Lumen Health Analytics: annual risk assessment, approved by the leadership team.\n")] },
-        DemoEvidence { by: 2, title: "Restore tests of the production database", controls: &["BCD-03"], from: date!(2025 - 12 - 01), until: date!(2026 - 08 - 31), files: &[("restore-2026-01-14.log", "restore rds-prod snapshot 2026-01-14: ok, 42 min\n"), ("restore-2026-04-09.log", "restore rds-prod snapshot 2026-04-09: ok, 39 min\n"), ("restore-2026-07-16.log", "restore rds-prod snapshot 2026-07-16: ok, 44 min\n")] },
-        DemoEvidence { by: 2, title: "Penetration test report", controls: &["VUL-04"], from: date!(2026 - 06 - 10), until: date!(2026 - 06 - 10), files: &[("pentest-summary-2026.txt", "External penetration test, June 2026: 0 critical, 1 high (fixed 2026-06-24), 3 medium.\n")] },
-        DemoEvidence { by: 2, title: "Monthly patch compliance reports", controls: &["VUL-06"], from: date!(2025 - 12 - 01), until: date!(2026 - 10 - 31), files: &[("patch-compliance-2025-12-to-2026-10.csv", "month,hosts,compliant\n2025-12,84,84\n2026-01,86,85\n2026-02,86,86\n2026-03,88,88\n2026-04,88,87\n2026-05,90,90\n2026-06,91,91\n2026-07,91,91\n2026-08,93,92\n2026-09,93,93\n2026-10,95,95\n")] },
-        DemoEvidence { by: 2, title: "Pull requests merged with review", controls: &["CHG-02", "CHG-03"], from: date!(2025 - 12 - 01), until: date!(2026 - 10 - 31), files: &[("merged-prs.csv", "repo,pr,author,approver,checks\nlumen-platform,1412,aisha.bello,tom.eriksen,passed\nlumen-platform,1419,tom.eriksen,aisha.bello,passed\n")] },
-        DemoEvidence { by: 1, title: "Information security policy suite, approved", controls: &["GOV-01"], from: date!(2026 - 01 - 20), until: date!(2026 - 01 - 20), files: &[("policy-approval-2026.txt", "The security policy suite v4 was approved by the CEO on 2026-01-20.\n")] },
-        DemoEvidence { by: 4, title: "Security awareness training completion", controls: &["HR-03"], from: date!(2026 - 02 - 27), until: date!(2026 - 02 - 27), files: &[("training-completion-2026.csv", "person,completed\ndaniel.okafor,2026-02-12\nmei.tanaka,2026-02-15\nlucas.moreau,2026-02-20\n")] },
-        DemoEvidence { by: 6, title: "My security training certificate", controls: &["HR-03"], from: date!(2026 - 02 - 15), until: date!(2026 - 02 - 15), files: &[("certificate-mei-tanaka.txt", "Certificate of completion: Security Awareness 2026, Mei Tanaka.\n")] },
+        DemoEvidence {
+            by: 3,
+            title: "Access review, December–February",
+            controls: &["IAM-08"],
+            from: date!(2025 - 12 - 01),
+            until: date!(2026 - 02 - 28),
+            files: &[("access-review-2026-q1.csv", REVIEW)],
+        },
+        DemoEvidence {
+            by: 3,
+            title: "Access review, March–May",
+            controls: &["IAM-08"],
+            from: date!(2026 - 03 - 01),
+            until: date!(2026 - 05 - 31),
+            files: &[("access-review-2026-q2.csv", REVIEW)],
+        },
+        DemoEvidence {
+            by: 3,
+            title: "Access review, June–August",
+            controls: &["IAM-08"],
+            from: date!(2026 - 06 - 01),
+            until: date!(2026 - 08 - 31),
+            files: &[
+                ("access-review-2026-q3.csv", REVIEW),
+                (
+                    "reviewer-sign-off.txt",
+                    "Reviewed and approved by Tom Eriksen on 2026-09-08.\n",
+                ),
+            ],
+        },
+        DemoEvidence {
+            by: 1,
+            title: "Risk register, winter review",
+            controls: &["RSK-03"],
+            from: date!(2026 - 02 - 10),
+            until: date!(2026 - 02 - 10),
+            files: &[(
+                "risk-register-2026-02.csv",
+                "id,risk,likelihood,impact,owner\nR-1,Credential phishing,3,4,tom.eriksen\nR-2,Cloud misconfiguration,2,5,aisha.bello\n",
+            )],
+        },
+        DemoEvidence {
+            by: 1,
+            title: "Risk register, summer review",
+            controls: &["RSK-03"],
+            from: date!(2026 - 08 - 12),
+            until: date!(2026 - 08 - 12),
+            files: &[(
+                "risk-register-2026-08.csv",
+                "id,risk,likelihood,impact,owner\nR-1,Credential phishing,2,4,tom.eriksen\nR-2,Cloud misconfiguration,2,5,aisha.bello\nR-3,Vendor outage,3,3,sofia.alvarez\n",
+            )],
+        },
+        DemoEvidence {
+            by: 1,
+            title: "Annual risk assessment",
+            controls: &["RSK-01", "RSK-02"],
+            from: date!(2026 - 02 - 20),
+            until: date!(2026 - 02 - 20),
+            files: &[(
+                "risk-assessment-2026.txt",
+                "Lumen Health Analytics: annual risk assessment, approved by the leadership team.\n",
+            )],
+        },
+        DemoEvidence {
+            by: 2,
+            title: "Restore tests of the production database",
+            controls: &["BCD-03"],
+            from: date!(2025 - 12 - 01),
+            until: date!(2026 - 08 - 31),
+            files: &[
+                (
+                    "restore-2026-01-14.log",
+                    "restore rds-prod snapshot 2026-01-14: ok, 42 min\n",
+                ),
+                (
+                    "restore-2026-04-09.log",
+                    "restore rds-prod snapshot 2026-04-09: ok, 39 min\n",
+                ),
+                (
+                    "restore-2026-07-16.log",
+                    "restore rds-prod snapshot 2026-07-16: ok, 44 min\n",
+                ),
+            ],
+        },
+        DemoEvidence {
+            by: 2,
+            title: "Penetration test report",
+            controls: &["VUL-04"],
+            from: date!(2026 - 06 - 10),
+            until: date!(2026 - 06 - 10),
+            files: &[(
+                "pentest-summary-2026.txt",
+                "External penetration test, June 2026: 0 critical, 1 high (fixed 2026-06-24), 3 medium.\n",
+            )],
+        },
+        DemoEvidence {
+            by: 2,
+            title: "Monthly patch compliance reports",
+            controls: &["VUL-06"],
+            from: date!(2025 - 12 - 01),
+            until: date!(2026 - 10 - 31),
+            files: &[(
+                "patch-compliance-2025-12-to-2026-10.csv",
+                "month,hosts,compliant\n2025-12,84,84\n2026-01,86,85\n2026-02,86,86\n2026-03,88,88\n2026-04,88,87\n2026-05,90,90\n2026-06,91,91\n2026-07,91,91\n2026-08,93,92\n2026-09,93,93\n2026-10,95,95\n",
+            )],
+        },
+        DemoEvidence {
+            by: 2,
+            title: "Pull requests merged with review",
+            controls: &["CHG-02", "CHG-03"],
+            from: date!(2025 - 12 - 01),
+            until: date!(2026 - 10 - 31),
+            files: &[(
+                "merged-prs.csv",
+                "repo,pr,author,approver,checks\nlumen-platform,1412,aisha.bello,tom.eriksen,passed\nlumen-platform,1419,tom.eriksen,aisha.bello,passed\n",
+            )],
+        },
+        DemoEvidence {
+            by: 1,
+            title: "Information security policy suite, approved",
+            controls: &["GOV-01"],
+            from: date!(2026 - 01 - 20),
+            until: date!(2026 - 01 - 20),
+            files: &[(
+                "policy-approval-2026.txt",
+                "The security policy suite v4 was approved by the CEO on 2026-01-20.\n",
+            )],
+        },
+        DemoEvidence {
+            by: 4,
+            title: "Security awareness training completion",
+            controls: &["HR-03"],
+            from: date!(2026 - 02 - 27),
+            until: date!(2026 - 02 - 27),
+            files: &[(
+                "training-completion-2026.csv",
+                "person,completed\ndaniel.okafor,2026-02-12\nmei.tanaka,2026-02-15\nlucas.moreau,2026-02-20\n",
+            )],
+        },
+        DemoEvidence {
+            by: 6,
+            title: "My security training certificate",
+            controls: &["HR-03"],
+            from: date!(2026 - 02 - 15),
+            until: date!(2026 - 02 - 15),
+            files: &[(
+                "certificate-mei-tanaka.txt",
+                "Certificate of completion: Security Awareness 2026, Mei Tanaka.\n",
+            )],
+        },
     ];
     for r in &records {
         let actor = person(find, &PEOPLE[r.by]);

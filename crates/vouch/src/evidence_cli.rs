@@ -93,12 +93,14 @@ fn print_history(h: &EvidenceHistory) {
     let e = &h.evidence;
     let c = &e.current;
     println!("{}  {}", e.id, c.title);
-    println!(
-        "  covers    {} – {}",
-        c.period_start, c.period_end
-    );
+    println!("  covers    {} – {}", c.period_start, c.period_end);
     println!("  controls  {}", c.controls.join(", "));
-    println!("  source    {} (added by {} at {})", c.source.label(), c.created_by_label, c.created_at);
+    println!(
+        "  source    {} (added by {} at {})",
+        c.source.label(),
+        c.created_by_label,
+        c.created_at
+    );
     if let Some(l) = &c.link {
         println!("  link      {l}");
     }
@@ -111,9 +113,15 @@ fn print_history(h: &EvidenceHistory) {
         } else {
             format!(" — {}", r.note)
         };
-        println!("  revision {} by {} at {}{note}", r.revision, r.created_by_label, r.created_at);
+        println!(
+            "  revision {} by {} at {}{note}",
+            r.revision, r.created_by_label, r.created_at
+        );
         for f in &r.files {
-            println!("    {}. {} ({} bytes) sha256:{}", f.position, f.name, f.size, f.sha256);
+            println!(
+                "    {}. {} ({} bytes) sha256:{}",
+                f.position, f.name, f.size, f.sha256
+            );
         }
     }
 }
@@ -136,7 +144,9 @@ pub async fn evidence(
             files,
         } => {
             let source = EvidenceSource::parse(&source).ok_or_else(|| {
-                Failure::usage(format!("--source '{source}': use upload, integration or vouch"))
+                Failure::usage(format!(
+                    "--source '{source}': use upload, integration or vouch"
+                ))
             })?;
             let mut staged = Vec::with_capacity(files.len());
             for f in &files {
@@ -199,7 +209,10 @@ pub async fn evidence(
             if as_json {
                 json(&h);
             } else {
-                println!("Revised {} (revision {}).", h.evidence.id, h.evidence.current.revision);
+                println!(
+                    "Revised {} (revision {}).",
+                    h.evidence.id, h.evidence.current.revision
+                );
                 print_history(&h);
             }
             Ok(Exit::Ok)
@@ -219,7 +232,11 @@ pub async fn evidence(
                         c.period_end,
                         crate::controls_cli::truncate(&c.controls.join(","), 24),
                         c.files.len(),
-                        if e.purged_at.is_some() { "  (purged)" } else { "" }
+                        if e.purged_at.is_some() {
+                            "  (purged)"
+                        } else {
+                            ""
+                        }
                     );
                 }
                 println!("{} records", list.len());
@@ -241,7 +258,9 @@ pub async fn evidence(
             revision,
             output,
         } => {
-            let (meta, mut reader) = app.download_evidence_file(actor, &id, revision, file).await?;
+            let (meta, mut reader) = app
+                .download_evidence_file(actor, &id, revision, file)
+                .await?;
             let path = output.unwrap_or_else(|| PathBuf::from(&meta.name));
             if path.exists() {
                 return Err(Failure::usage(format!(
@@ -252,10 +271,12 @@ pub async fn evidence(
             let mut out = tokio::fs::File::create(&path).await.map_err(|e| {
                 Failure::unavailable(format!("cannot create {}: {e}", path.display()))
             })?;
-            let write_err =
-                |e: std::io::Error| Failure::unavailable(format!("writing {}: {e}", path.display()));
+            let write_err = |e: std::io::Error| {
+                Failure::unavailable(format!("writing {}: {e}", path.display()))
+            };
             while let Some(chunk) = reader.stream.next().await {
-                let chunk = chunk.map_err(|e| Failure::unavailable(format!("reading the vault: {e}")))?;
+                let chunk =
+                    chunk.map_err(|e| Failure::unavailable(format!("reading the vault: {e}")))?;
                 out.write_all(&chunk).await.map_err(write_err)?;
             }
             out.flush().await.map_err(write_err)?;
@@ -327,7 +348,10 @@ pub async fn verify(app: &App, actor: &Actor, as_json: bool) -> Result<Exit, Fai
             println!("  MISSING   {m}");
         }
         for a in &vault.altered {
-            println!("  ALTERED   {} (now hashes to {})", a.sha256, a.actual_sha256);
+            println!(
+                "  ALTERED   {} (now hashes to {})",
+                a.sha256, a.actual_sha256
+            );
         }
         for o in &vault.orphaned {
             println!("  ORPHANED  {o} (in the vault, not in the index)");

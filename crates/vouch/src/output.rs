@@ -40,7 +40,11 @@ impl From<vouch_app::AppError> for Failure {
         use vouch_app::AppError::*;
         let code = match &e {
             Store(_) | Vault(_) => Exit::Unavailable,
-            Validation(_) | Conflict(_) | NotFound(_) | Gone(_) | TooLarge { .. }
+            Validation(_)
+            | Conflict(_)
+            | NotFound(_)
+            | Gone(_)
+            | TooLarge { .. }
             | Forbidden { .. } => Exit::Usage,
             _ => Exit::CheckFailed,
         };

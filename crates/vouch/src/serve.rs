@@ -56,7 +56,12 @@ pub fn open_vault(cfg: &Config) -> Result<vouch_evidence::Vault, Failure> {
 pub async fn open_app(cfg: &Config) -> Result<App, Failure> {
     let store = open_store(cfg).await?;
     let vault = open_vault(cfg)?;
-    Ok(App::new(store, vault, Arc::new(SystemClock), app_config(cfg)))
+    Ok(App::new(
+        store,
+        vault,
+        Arc::new(SystemClock),
+        app_config(cfg),
+    ))
 }
 
 /// Runs the server until Ctrl-C or SIGTERM. `banner` is printed once the port is bound.

@@ -396,7 +396,10 @@ fn test_idp_enabled(m: &File) -> Vec<String> {
                 .and_then(|d| d.as_array())
                 .is_some_and(|d| d.iter().any(|x| x.as_str() == Some(*feature)));
             if default {
-                v.push(format!("{}: `{feature}` must not be a default feature", m.rel));
+                v.push(format!(
+                    "{}: `{feature}` must not be a default feature",
+                    m.rel
+                ));
             }
         }
         let Some(dep) = table.get("dependencies").and_then(|d| d.get(*krate)) else {

@@ -289,6 +289,27 @@ impl Ui {
         }
     }
 
+    /// Polls until `css` holds exactly `expected` (trimmed).
+    pub async fn text_is(&self, css: &str, expected: &str) -> TestResult<String> {
+        self.text_where(css, &format!("{expected:?}"), |t| t.trim() == expected)
+            .await
+    }
+
+    pub async fn text_has(&self, css: &str, part: &str) -> TestResult<String> {
+        self.text_where(css, &format!("containing {part:?}"), |t| t.contains(part))
+            .await
+    }
+
+    pub async fn set_value(&self, id: &str, value: &str) -> TestResult {
+        self.c
+            .execute(
+                "document.getElementById(arguments[0]).value = arguments[1];",
+                vec![id.into(), value.into()],
+            )
+            .await?;
+        Ok(())
+    }
+
     pub async fn heading(&self, expected: &str) -> TestResult {
         self.text_where("main h1", &format!("the heading {expected:?}"), |t| {
             t.trim() == expected

@@ -772,7 +772,10 @@ pub fn multipart_body(parts: &[Part]) -> (String, Vec<u8>) {
     let mut body = Vec::new();
     for p in parts {
         body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
-        let mut disposition = format!("Content-Disposition: form-data; name=\"{}\"", quote(&p.name));
+        let mut disposition = format!(
+            "Content-Disposition: form-data; name=\"{}\"",
+            quote(&p.name)
+        );
         if let Some(f) = &p.file_name {
             disposition.push_str(&format!("; filename=\"{}\"", quote(f)));
         }
