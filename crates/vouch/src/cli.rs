@@ -223,9 +223,11 @@ pub(crate) fn cli_actor() -> Actor {
     Actor::cli_as(&std::env::var("USER").unwrap_or_else(|_| "operator".into()))
 }
 
-fn env_map() -> std::collections::BTreeMap<String, String> {
+/// The environment the configuration reads: Vouch's own variables and the usual AWS ones
+/// (for an S3 vault).
+pub(crate) fn env_map() -> std::collections::BTreeMap<String, String> {
     std::env::vars()
-        .filter(|(k, _)| k.starts_with("VOUCH_"))
+        .filter(|(k, _)| k.starts_with("VOUCH_") || k.starts_with("AWS_"))
         .collect()
 }
 

@@ -546,8 +546,9 @@ pub async fn run(
     };
     let (cfg, rep) = config::load(
         &over,
-        &std::env::vars()
-            .filter(|(k, _)| k.starts_with("VOUCH_") && k != "VOUCH_DATA_DIR")
+        &crate::cli::env_map()
+            .into_iter()
+            .filter(|(k, _)| k != "VOUCH_DATA_DIR")
             .collect(),
     );
     let Some(cfg) = cfg else {
