@@ -5,7 +5,8 @@
 //! Order of writes, so that a crash can never leave the index trusting a blob that is not
 //! there: every file is staged (hashed, measured) first, then the whole record is validated,
 //! then the blobs are committed to the vault, and only then is the database written. A crash
-//! between the last two leaves an orphan blob, which `verify` reports and the purge removes.
+//! between the last two leaves an orphan blob: `verify` reports it, it harms nothing, and the
+//! same file uploaded again reuses it.
 use crate::{Action, Actor, App, AppError};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -266,40 +267,52 @@ impl App {
         new_files: &[NewFile],
     ) -> Result<ValidEvidence, AppError> {
         let mut errors = Vec::new();
-        let valid = input.validate(files);
+        let known: BTreeSet<String> = self
+            .store
+            .list_controls()
+            .await?
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        // Unknown controls are reported together with every other problem.
+        for raw in &input.controls {
+            if let Ok(id) = vouch_domain::control::normalize_id(raw)
+                && !known.contains(&id)
+            {
+                errors.push(FieldError::new(
+                    "controls",
+                    format!("'{id}' is not a control in the matrix"),
+                ));
+            }
+        }
         for f in new_files {
             if f.staged.size == 0 {
                 errors.push(FieldError::new("files", format!("'{}' is empty", f.name)));
             }
         }
-        let valid = match valid {
-            Ok(v) => Some(v),
-            Err(e) => {
-                errors.extend(e);
-                None
-            }
-        };
-        if let Some(v) = &valid {
-            let known: BTreeSet<String> = self
-                .store
-                .list_controls()
-                .await?
-                .into_iter()
-                .map(|c| c.id)
-                .collect();
-            for c in &v.controls {
-                if !known.contains(c) {
-                    errors.push(FieldError::new(
-                        "controls",
-                        format!("'{c}' is not a control in the matrix"),
-                    ));
-                }
+        match input.validate(files) {
+            Ok(v) if errors.is_empty() => Ok(v),
+            Ok(_) => Err(AppError::Validation(errors)),
+            Err(mut e) => {
+                e.extend(errors);
+                Err(AppError::Validation(e))
             }
         }
-        match valid {
-            Some(v) if errors.is_empty() => Ok(v),
-            _ => Err(AppError::Validation(errors)),
+    }
+
+    /// Inside the write lock: every file of the revision is still in the vault. A retention
+    /// purge deletes blobs only under the same lock, so once this holds, the index written in
+    /// this transaction never points at a missing blob.
+    async fn still_stored(&self, files: &[EvidenceFile]) -> Result<(), AppError> {
+        for f in files {
+            if !self.vault.exists(&f.sha256).await.map_err(vault_error)? {
+                return Err(AppError::Conflict(format!(
+                    "'{}' was removed by a retention purge while it was being stored; upload it again",
+                    f.name
+                )));
+            }
         }
+        Ok(())
     }
 
     /// Commits staged files to the vault, in order, and describes them.
@@ -363,6 +376,7 @@ impl App {
         let valid = self.check_revision(input, files.len(), &files).await?;
         let stored = self.commit_files(files).await?;
         let (mut tx, now) = self.write().await?;
+        self.still_stored(&stored).await?;
         let seq = tx.next_evidence_seq().await?;
         let id = format!("EV-{seq}");
         tx.insert_evidence(&id, seq, actor.user_id.as_deref(), &now)
@@ -442,6 +456,7 @@ impl App {
         let number = current.evidence.current.revision + 1;
         let source = current.evidence.current.source;
         let detail = current.evidence.current.source_detail.clone();
+        self.still_stored(&stored).await?;
         let rev = Self::revision(actor, number, valid, (source, detail, note), stored, &now);
         for f in &rev.files {
             tx.index_blob(&f.sha256, f.size, &now).await?;
@@ -657,6 +672,13 @@ impl App {
         let cutoff = today - Duration::days(days as i64);
         report.cutoff = Some(cutoff);
         let hold = open_audit_hold(&self.load_scope().await?);
+        // A dry run marks records purged in one transaction it then drops, so records later
+        // in the run see the earlier ones as gone, exactly as the real run does.
+        let mut dry = if dry_run {
+            Some(self.write().await?)
+        } else {
+            None
+        };
         for c in self.store.purge_candidates().await? {
             if c.period_end >= cutoff {
                 continue;
@@ -665,13 +687,18 @@ impl App {
                 report.held.push(c.id);
                 continue;
             }
-            let (mut tx, now) = self.write().await?;
-            let blobs = tx.blobs_only_used_by(&c.id).await?;
-            if dry_run {
+            if let Some((tx, now)) = dry.as_mut() {
+                let blobs = tx.blobs_only_used_by(&c.id).await?;
+                for b in &blobs {
+                    tx.unindex_blob(b).await?;
+                }
+                tx.mark_evidence_purged(&c.id, now).await?;
                 report.purged.push(c.id);
                 report.blobs_deleted.extend(blobs);
-                continue; // dropping the transaction rolls it back
+                continue;
             }
+            let (mut tx, now) = self.write().await?;
+            let blobs = tx.blobs_only_used_by(&c.id).await?;
             for b in &blobs {
                 tx.unindex_blob(b).await?;
             }
@@ -693,14 +720,20 @@ impl App {
             )
             .await?;
             tx.commit().await?;
-            // The index no longer lists the blobs; deleting them now can at worst leave an
-            // orphan (if this fails), never an index entry without its blob.
+            // The index no longer lists the blobs. Each is deleted under the write lock, and
+            // only if no upload has indexed it again meanwhile; a failure here leaves an
+            // orphan, never an index entry without its blob.
             for b in &blobs {
-                self.vault.delete(b).await.map_err(vault_error)?;
+                let (mut lock, _) = self.write().await?;
+                if !lock.blob_indexed(b).await? {
+                    self.vault.delete(b).await.map_err(vault_error)?;
+                }
+                drop(lock); // nothing written: rolled back
             }
             report.purged.push(c.id);
             report.blobs_deleted.extend(blobs);
         }
+        drop(dry); // a dry run changes nothing
         Ok(report)
     }
 }

@@ -69,10 +69,10 @@ fn validate_new(u: &NewUser) -> Result<(String, String), AppError> {
     let name = validate::name("name", &u.name)
         .map_err(|e| errors.push(e))
         .ok();
-    if let Some(p) = &u.password {
-        if let Err(e) = validate::password("password", p) {
-            errors.push(e);
-        }
+    if let Some(p) = &u.password
+        && let Err(e) = validate::password("password", p)
+    {
+        errors.push(e);
     }
     match (email, name) {
         (Some(e), Some(n)) if errors.is_empty() => Ok((e, n)),
@@ -240,18 +240,19 @@ impl App {
             .map_err(|e| errors.push(e))
             .ok()
             .flatten();
-        if let Some(s) = &patch.status {
-            if s != "active" && s != "disabled" {
-                errors.push(FieldError::new(
-                    "status",
-                    format!("'{s}' is not a status: use active or disabled"),
-                ));
-            }
+        if let Some(s) = &patch.status
+            && s != "active"
+            && s != "disabled"
+        {
+            errors.push(FieldError::new(
+                "status",
+                format!("'{s}' is not a status: use active or disabled"),
+            ));
         }
-        if let Some(p) = &patch.password {
-            if let Err(e) = validate::password("password", p) {
-                errors.push(e);
-            }
+        if let Some(p) = &patch.password
+            && let Err(e) = validate::password("password", p)
+        {
+            errors.push(e);
         }
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));

@@ -471,6 +471,14 @@ impl WriteTx {
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
     }
 
+    pub async fn blob_indexed(&mut self, sha256: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) FROM blobs WHERE sha256 = $1")
+            .bind(sha256)
+            .fetch_one(self.conn())
+            .await?;
+        Ok(row.try_get::<i64, _>(0)? > 0)
+    }
+
     /// Removes a blob from the index (the purge then deletes it from the vault).
     pub async fn unindex_blob(&mut self, sha256: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM blobs WHERE sha256 = $1")

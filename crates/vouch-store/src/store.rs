@@ -62,15 +62,15 @@ impl Store {
         let (backend, url) = if let Some(rest) = url.strip_prefix("sqlite:") {
             let path = rest.trim_start_matches("//");
             let (path_part, query) = path.split_once('?').unwrap_or((path, ""));
-            if path_part != ":memory:" && !path_part.is_empty() {
-                if let Some(dir) = std::path::Path::new(path_part).parent() {
-                    if !dir.as_os_str().is_empty() {
-                        std::fs::create_dir_all(dir).map_err(|e| StoreError::Connect {
-                            url: url.to_string(),
-                            reason: format!("cannot create folder {}: {e}", dir.display()),
-                        })?;
-                    }
-                }
+            if path_part != ":memory:"
+                && !path_part.is_empty()
+                && let Some(dir) = std::path::Path::new(path_part).parent()
+                && !dir.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(dir).map_err(|e| StoreError::Connect {
+                    url: url.to_string(),
+                    reason: format!("cannot create folder {}: {e}", dir.display()),
+                })?;
             }
             let query = if query.contains("mode=") {
                 query.to_string()

@@ -70,10 +70,10 @@ struct NextQuery {
 
 /// The anonymous CSRF secret: reuse the cookie's, or mint one.
 fn pre_csrf(jar: &CookieJar, st: &AppState) -> (CookieJar, String) {
-    if let Some(c) = jar.get(PRE_COOKIE) {
-        if c.value().len() >= 32 {
-            return (jar.clone(), c.value().to_string());
-        }
+    if let Some(c) = jar.get(PRE_COOKIE)
+        && c.value().len() >= 32
+    {
+        return (jar.clone(), c.value().to_string());
     }
     let v = hex::encode(rand::random::<[u8; 24]>());
     (
@@ -481,7 +481,7 @@ async fn criterion(
             .list_controls(&s.actor)
             .await?
             .into_iter()
-            .filter(|v| v.control.criteria.iter().any(|x| *x == c.id))
+            .filter(|v| v.control.criteria.contains(&c.id))
             .map(|v| {
                 context! {
                     id => v.control.id, name => v.control.name, owner => v.owner_email,

@@ -76,7 +76,7 @@ impl Views {
                     StatusCode::INTERNAL_SERVER_ERROR,
                     Html(self.error_page(
                         StatusCode::INTERNAL_SERVER_ERROR,
-                        "This page could not be shown.".into(),
+                        "This page could not be shown.",
                     )),
                 )
                     .into_response()
@@ -163,17 +163,6 @@ pub(crate) async fn stylesheet() -> impl IntoResponse {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn every_template_compiles() {
-        let v = super::views();
-        for (name, _) in super::TEMPLATES {
-            assert!(v.env.get_template(name).is_ok(), "{name}");
-        }
-    }
-}
-
 /// Turns validation errors into a field → message map for a form template; any other error
 /// becomes an error page.
 pub(crate) fn form_errors(e: vouch_app::AppError) -> Result<Value, crate::error::PageError> {
@@ -184,5 +173,16 @@ pub(crate) fn form_errors(e: vouch_app::AppError) -> Result<Value, crate::error:
             Ok(Value::from_serialize(&map))
         }
         other => Err(other.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_template_compiles() {
+        let v = super::views();
+        for (name, _) in super::TEMPLATES {
+            assert!(v.env.get_template(name).is_ok(), "{name}");
+        }
     }
 }

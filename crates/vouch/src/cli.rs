@@ -79,6 +79,10 @@ enum Command {
         /// How many audited write transactions to time
         #[arg(long, default_value_t = 2000)]
         events: u64,
+        /// Instead, stream an evidence file of this many MiB through the HTTP API and back,
+        /// reporting throughput and peak memory
+        #[arg(long)]
+        upload_mib: Option<u64>,
     },
     /// The control matrix
     Controls {
@@ -295,7 +299,11 @@ async fn run(cli: Cli) -> Result<Exit, Failure> {
             )
             .await
         }
-        Command::Bench { events } => {
+        Command::Bench {
+            upload_mib: Some(mib),
+            ..
+        } => crate::bench_upload::run(mib, g.json).await,
+        Command::Bench { events, .. } => {
             crate::bench::run(g.database_url.clone(), events, g.json).await
         }
         Command::Migrate => {

@@ -312,22 +312,22 @@ pub fn load(over: &Overrides, env: &BTreeMap<String, String>) -> (Option<Config>
                     flatten("", &toml::Value::Table(table), &mut flat);
                     let origin = path.display().to_string();
                     for (k, v) in flat {
-                        if let Some(base) = k.strip_suffix("_file") {
-                            if known(base).is_some_and(|x| x.1 == Kind::Secret) {
-                                let p = v.as_str().map(str::to_string).unwrap_or_default();
-                                if let Some(s) =
-                                    read_secret_file(&p, &format!("{origin}: {k}"), &mut rep.errors)
-                                {
-                                    raw.insert(
-                                        base.into(),
-                                        Raw {
-                                            value: toml::Value::String(s),
-                                            source: format!("{origin} ({k})"),
-                                        },
-                                    );
-                                }
-                                continue;
+                        if let Some(base) = k.strip_suffix("_file")
+                            && known(base).is_some_and(|x| x.1 == Kind::Secret)
+                        {
+                            let p = v.as_str().map(str::to_string).unwrap_or_default();
+                            if let Some(s) =
+                                read_secret_file(&p, &format!("{origin}: {k}"), &mut rep.errors)
+                            {
+                                raw.insert(
+                                    base.into(),
+                                    Raw {
+                                        value: toml::Value::String(s),
+                                        source: format!("{origin} ({k})"),
+                                    },
+                                );
                             }
+                            continue;
                         }
                         if known(&k).is_none() {
                             rep.warnings
@@ -374,22 +374,21 @@ pub fn load(over: &Overrides, env: &BTreeMap<String, String>) -> (Option<Config>
             );
             continue;
         }
-        if let Some(base) = name.strip_suffix("_FILE") {
-            if let Some((k, ..)) = KEYS
+        if let Some(base) = name.strip_suffix("_FILE")
+            && let Some((k, ..)) = KEYS
                 .iter()
                 .find(|x| x.1 == Kind::Secret && env_name(x.0) == base)
-            {
-                if let Some(s) = read_secret_file(value, name, &mut rep.errors) {
-                    raw.insert(
-                        k.to_string(),
-                        Raw {
-                            value: toml::Value::String(s),
-                            source: name.clone(),
-                        },
-                    );
-                }
-                continue;
+        {
+            if let Some(s) = read_secret_file(value, name, &mut rep.errors) {
+                raw.insert(
+                    k.to_string(),
+                    Raw {
+                        value: toml::Value::String(s),
+                        source: name.clone(),
+                    },
+                );
             }
+            continue;
         }
         rep.warnings
             .push(format!("{name}: unknown setting is ignored"));

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod bench_upload;
 mod cli;
 mod config;
 mod controls_cli;

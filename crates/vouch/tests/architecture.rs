@@ -902,14 +902,14 @@ fn dependencies_point_inward() {
             continue;
         };
         for (section, dep) in build_deps(&m) {
-            if let Some(d) = LAYERS.iter().position(|l| *l == dep) {
-                if d >= rank {
-                    v.push(format!(
-                        "{}:{}: [{section}] `{name}` depends on `{dep}`, which is not further in",
-                        m.rel,
-                        dep_line(&m, &dep)
-                    ));
-                }
+            if let Some(d) = LAYERS.iter().position(|l| *l == dep)
+                && d >= rank
+            {
+                v.push(format!(
+                    "{}:{}: [{section}] `{name}` depends on `{dep}`, which is not further in",
+                    m.rel,
+                    dep_line(&m, &dep)
+                ));
             }
         }
     }

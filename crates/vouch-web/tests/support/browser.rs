@@ -104,10 +104,10 @@ pub async fn start_chromedriver() -> Driver {
     let status = format!("http://127.0.0.1:{port}/status");
     let deadline = Instant::now() + WAIT;
     loop {
-        if let Ok(r) = http.get(&status).send().await {
-            if r.status().is_success() {
-                break;
-            }
+        if let Ok(r) = http.get(&status).send().await
+            && r.status().is_success()
+        {
+            break;
         }
         assert!(
             Instant::now() < deadline,
