@@ -190,6 +190,33 @@ impl Vault {
         })
     }
 
+    /// Removes staging files older than `age`: what a process killed mid-upload left behind.
+    /// Uploads in flight are younger; the vault itself is never touched. Returns how many
+    /// files went.
+    pub fn sweep_staging(&self, age: std::time::Duration) -> Result<usize, VaultError> {
+        let dir = &self.inner.staging_dir;
+        let entries =
+            std::fs::read_dir(dir).map_err(error::io_err("read the staging folder", dir))?;
+        let mut removed = 0;
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if !(name.starts_with("stage-") && name.ends_with(".tmp")) {
+                continue;
+            }
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|elapsed| elapsed > age);
+            if old && std::fs::remove_file(e.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Where the blobs are, for logs and status pages: `local:/abs/path`, `s3://bucket/prefix`
     /// or `memory`. Never contains a credential.
     pub fn describe(&self) -> String {

@@ -246,3 +246,32 @@ async fn s3_urls_need_the_aws_feature() {
     let err = Vault::open(&cfg, dir.path()).unwrap_err();
     assert!(err.to_string().contains("feature `aws`"), "{err}");
 }
+
+#[test]
+fn the_staging_sweep_removes_only_old_staging_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let staging = dir.path().join("staging");
+    let vault = vouch_evidence::Vault::open(
+        &vouch_evidence::VaultConfig {
+            url: dir.path().join("blobs").display().to_string(),
+            s3: Default::default(),
+        },
+        &staging,
+    )
+    .unwrap();
+    let left = staging.join("stage-0123.tmp");
+    let other = staging.join("notes.txt");
+    std::fs::write(&left, b"half an upload").unwrap();
+    std::fs::write(&other, b"not ours").unwrap();
+    assert_eq!(
+        vault
+            .sweep_staging(std::time::Duration::from_secs(3600))
+            .unwrap(),
+        0,
+        "a fresh staging file may be an upload in flight"
+    );
+    assert!(left.exists());
+    assert_eq!(vault.sweep_staging(std::time::Duration::ZERO).unwrap(), 1);
+    assert!(!left.exists(), "the abandoned staging file is gone");
+    assert!(other.exists(), "anything else is left alone");
+}

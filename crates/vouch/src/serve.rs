@@ -122,6 +122,15 @@ pub async fn run(cfg: &Config, app: App, banner: Option<String>) -> Result<(), F
             if let Err(e) = housekeeping.purge_expired().await {
                 tracing::warn!(error = %e, "housekeeping failed");
             }
+            // Staging files a killed upload left behind (a day is far beyond any upload).
+            match housekeeping
+                .vault()
+                .sweep_staging(Duration::from_secs(24 * 3600))
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "removed abandoned upload staging files"),
+                Err(e) => tracing::warn!(error = %e, "staging sweep failed"),
+            }
         }
     });
 
