@@ -13,6 +13,7 @@ pub mod criteria;
 pub mod evidence;
 pub mod freshness;
 pub mod readiness;
+pub mod resource;
 pub mod role;
 pub mod scope;
 pub mod time_fmt;

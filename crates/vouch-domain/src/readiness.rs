@@ -104,6 +104,17 @@ pub struct ControlReadiness {
     pub status: ControlStatus,
 }
 
+/// How much of the programme's evidence is current: of the applicable controls, how many have
+/// evidence at all and how many have evidence for every occurrence that is due.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct EvidenceFreshness {
+    pub controls: usize,
+    pub with_evidence: usize,
+    pub fresh: usize,
+    /// `fresh` in percent of `controls`.
+    pub fresh_pct: u8,
+}
+
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Readiness {
     /// Share of in-scope criteria with at least one ready control, in percent.
@@ -112,6 +123,7 @@ pub struct Readiness {
     pub criteria: Vec<CriterionCoverage>,
     pub controls: Vec<ControlReadiness>,
     pub gaps: Vec<Gap>,
+    pub evidence: EvidenceFreshness,
 }
 
 fn pct(part: usize, whole: usize) -> u8 {
@@ -221,8 +233,19 @@ pub fn compute(scope: &Scope, catalog: &Catalog, controls: &[ControlFacts]) -> R
             }),
     );
 
+    let applicable = || controls.iter().filter(|c| c.applicable);
+    let fresh = applicable()
+        .filter(|c| c.evidence_count > 0 && !c.evidence_stale)
+        .count();
+    let evidence = EvidenceFreshness {
+        controls: applicable().count(),
+        with_evidence: applicable().filter(|c| c.evidence_count > 0).count(),
+        fresh,
+        fresh_pct: pct(fresh, applicable().count()),
+    };
     let ready = criteria.iter().filter(|c| c.ready_controls > 0).count();
     Readiness {
+        evidence,
         overall_pct: pct(ready, criteria.len()),
         categories,
         criteria,
@@ -296,6 +319,16 @@ mod tests {
         assert!(r.gaps.contains(&Gap::ControlWithoutOwner {
             control: "IAM-08".into()
         }));
+        assert_eq!(
+            r.evidence,
+            EvidenceFreshness {
+                controls: 3,
+                with_evidence: 3,
+                fresh: 2,
+                fresh_pct: 66
+            },
+            "the not-applicable control is not counted; the overdue one is not fresh"
+        );
         assert_eq!(
             r.gaps.last(),
             Some(&Gap::ControlEvidenceOverdue {

@@ -371,6 +371,8 @@ async fn dashboard(State(st): State<AppState>, UiUser(s): UiUser) -> PageResult 
             ready => count(vouch_domain::readiness::ControlStatus::Ready),
             no_proof => count(vouch_domain::readiness::ControlStatus::NoProof),
             incomplete => count(vouch_domain::readiness::ControlStatus::Incomplete),
+            stale => count(vouch_domain::readiness::ControlStatus::Stale),
+            evidence => r.evidence,
             mine => mine,
         })
     } else {

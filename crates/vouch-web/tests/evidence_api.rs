@@ -1399,6 +1399,11 @@ async fn freshness_and_readiness_follow_the_audit_period(backend: Backend) {
     assert_eq!(ids_of(&ce["evidence"]), ["EV-2", "EV-1"]);
     let r = h.get(&lead, "/readiness").await;
     assert_eq!(control_status(&r, "IAM-08"), "stale");
+    assert_eq!(
+        r["evidence"],
+        json!({"controls": 2, "with_evidence": 1, "fresh": 0, "fresh_pct": 0}),
+        "evidence exists for IAM-08 but is overdue"
+    );
     let g = gaps(&r);
     assert!(
         g.contains(&("control_evidence_overdue".into(), "IAM-08".into())),
@@ -1420,6 +1425,10 @@ async fn freshness_and_readiness_follow_the_audit_period(backend: Backend) {
     assert_eq!(f["missing"], json!([]));
     let r = h.get(&lead, "/readiness").await;
     assert_eq!(control_status(&r, "IAM-08"), "ready");
+    assert_eq!(
+        r["evidence"],
+        json!({"controls": 2, "with_evidence": 1, "fresh": 1, "fresh_pct": 50})
+    );
     assert!(
         !gaps(&r).iter().any(|(_, s)| s == "IAM-08"),
         "{:?}",

@@ -239,6 +239,10 @@ pub async fn readiness(app: &App, actor: &Actor, as_json: bool) -> Result<Exit, 
                 c.criteria
             );
         }
+        println!(
+            "Evidence: current for {} of {} applicable controls ({}%); {} have any",
+            r.evidence.fresh, r.evidence.controls, r.evidence.fresh_pct, r.evidence.with_evidence
+        );
         println!("{} gaps", r.gaps.len());
         for g in r.gaps.iter().take(20) {
             println!("  - {}", serde_json::to_string(g).unwrap_or_default());
