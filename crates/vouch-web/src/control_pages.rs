@@ -347,7 +347,7 @@ async fn control_page(
         items => proof.evidence.iter().take(20).map(|e| context! {
             id => e.id,
             title => e.current.title,
-            period => if e.current.period_start == e.current.period_end { e.current.period_start.to_string() } else { format!("{} – {}", e.current.period_start, e.current.period_end) },
+            period => crate::evidence_pages::period_text(e.current.period_start, e.current.period_end),
             files => e.current.files.len(),
             purged => e.purged_at.is_some(),
         }).collect::<Vec<_>>(),

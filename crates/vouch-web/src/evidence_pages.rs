@@ -106,7 +106,8 @@ async fn list(
     Ok(views().render("evidence_list.html", ctx).into_response())
 }
 
-fn period_text(start: time::Date, end: time::Date) -> String {
+/// The days evidence covers, as one date when it is a single day.
+pub(crate) fn period_text(start: time::Date, end: time::Date) -> String {
     if start == end {
         start.to_string()
     } else {
