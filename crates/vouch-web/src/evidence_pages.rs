@@ -2,7 +2,7 @@
 //! revisions, file hashes and downloads, corrections, and the vault check.
 use crate::error::PageError;
 use crate::evidence_upload::{self, Upload, UploadError};
-use crate::extract::UiUser;
+use crate::extract::{UiUser, csrf_failed};
 use crate::state::AppState;
 use crate::views::{flash, form_errors, page, views};
 use axum::Router;
@@ -51,15 +51,6 @@ pub(crate) fn human_size(n: u64) -> String {
         format!("{n} bytes")
     } else {
         format!("{v:.1} {}", UNITS[u])
-    }
-}
-
-fn upload_error(e: UploadError) -> AppError {
-    match e {
-        UploadError::Csrf => AppError::Conflict(
-            "This form has expired or did not come from Vouch (CSRF check failed). Go back, reload the page and try again.".into(),
-        ),
-        UploadError::App(e) => e,
     }
 }
 
@@ -221,13 +212,6 @@ async fn upload(State(st): State<AppState>, UiUser(s): UiUser, mp: Multipart) ->
             new_page(&st, &s, again, extra, status).await
         }
     }
-}
-
-fn csrf_failed() -> PageError {
-    PageError::show(
-        StatusCode::FORBIDDEN,
-        upload_error(UploadError::Csrf).to_string(),
-    )
 }
 
 #[derive(Deserialize, Default)]

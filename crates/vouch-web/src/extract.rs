@@ -116,11 +116,16 @@ pub(crate) fn check_csrf(session: &Session, given: &str) -> Result<(), PageError
     if same_secret(&session.csrf_token, given) {
         Ok(())
     } else {
-        Err(PageError::show(
-            StatusCode::FORBIDDEN,
-            "This form has expired or did not come from Vouch (CSRF check failed). Go back, reload the page and try again.",
-        ))
+        Err(csrf_failed())
     }
+}
+
+/// The page shown when a form's CSRF token is missing or wrong.
+pub(crate) fn csrf_failed() -> PageError {
+    PageError::show(
+        StatusCode::FORBIDDEN,
+        "This form has expired or did not come from Vouch (CSRF check failed). Go back, reload the page and try again.",
+    )
 }
 
 /// The caller of an API endpoint: an API token (`Authorization: Bearer vouch_…`), or a browser

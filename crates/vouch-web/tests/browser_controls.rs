@@ -36,32 +36,6 @@ impl Ui {
         self.with_el(css, |e| async move { e.is_selected().await })
             .await
     }
-
-    /// A GET with the browser's cookies (the session), outside the browser.
-    async fn fetch(&self, path: &str) -> TestResult<(u16, String, Vec<u8>)> {
-        let cookies = self.c.get_all_cookies().await?;
-        let header = cookies
-            .iter()
-            .map(|c| format!("{}={}", c.name(), c.value()))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let r = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(WAIT)
-            .build()?
-            .get(format!("{}{}", self.base, path))
-            .header(reqwest::header::COOKIE, header)
-            .send()
-            .await?;
-        let status = r.status().as_u16();
-        let ct = r
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        Ok((status, ct, r.bytes().await?.to_vec()))
-    }
 }
 
 // ---------- the test ----------

@@ -99,23 +99,6 @@ impl Ui {
         })
         .await
     }
-
-    async fn download(&self, path: &str) -> TestResult<(u16, Vec<u8>)> {
-        let cookies = self.c.get_all_cookies().await?;
-        let header = cookies
-            .iter()
-            .map(|c| format!("{}={}", c.name(), c.value()))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let r = reqwest::Client::builder()
-            .timeout(WAIT)
-            .build()?
-            .get(format!("{}{}", self.base, path))
-            .header(reqwest::header::COOKIE, header)
-            .send()
-            .await?;
-        Ok((r.status().as_u16(), r.bytes().await?.to_vec()))
-    }
 }
 
 async fn scenario(ui: Ui, dir: PathBuf) -> TestResult {
@@ -186,7 +169,7 @@ async fn scenario(ui: Ui, dir: PathBuf) -> TestResult {
     ui.screenshot("evidence-record").await?;
 
     // 5. The download is the bytes uploaded.
-    let (status, body) = ui.download("/evidence/EV-1/files/1").await?;
+    let (status, _, body) = ui.fetch("/evidence/EV-1/files/1").await?;
     assert_eq!((status, body), (200, review.clone()));
 
     // 6. A correction with a replacement file: a new revision, the old one still listed.
@@ -201,7 +184,7 @@ async fn scenario(ui: Ui, dir: PathBuf) -> TestResult {
     assert_eq!(hashes.len(), 1);
     assert_eq!(hashes[0].trim(), sha256(&v2));
     ui.text_has("#evidence-revisions", "Revision 1").await?;
-    let (status, body) = ui.download("/evidence/EV-1/files/1?revision=1").await?;
+    let (status, _, body) = ui.fetch("/evidence/EV-1/files/1?revision=1").await?;
     assert_eq!((status, body), (200, review), "revision 1 stays readable");
     ui.screenshot("evidence-revised").await?;
 

@@ -21,7 +21,6 @@ use std::time::Duration;
 use support::http::*;
 use support::{MATRIX_HEAD, parse_csv};
 use vouch_app::authz::{Action, permits};
-use vouch_app::users::UserView;
 use vouch_app::{Actor, Backend};
 use vouch_domain::Role;
 
@@ -81,37 +80,11 @@ impl Harness {
     }
 }
 
-fn ids_of(list: &Value) -> Vec<String> {
-    list.as_array()
-        .unwrap_or_else(|| panic!("not a list: {list}"))
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_string())
-        .collect()
-}
-
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()
         .unwrap_or_else(|| panic!("not a list: {v}"))
         .iter()
         .map(|x| x.as_str().unwrap().to_string())
-        .collect()
-}
-
-/// The gaps of a readiness answer as (kind, subject) pairs.
-fn gaps(r: &Value) -> BTreeSet<(String, String)> {
-    r["gaps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| {
-            let kind = g["kind"].as_str().unwrap().to_string();
-            let subject = g["criterion"]
-                .as_str()
-                .or_else(|| g["control"].as_str())
-                .unwrap_or_else(|| panic!("a gap names what it is about: {g}"))
-                .to_string();
-            (kind, subject)
-        })
         .collect()
 }
 
@@ -1256,22 +1229,6 @@ async fn scope_validation_names_each_field(backend: Backend) {
 // The role matrix
 // =====================================================================================
 
-/// A person of `role` holding a token of the same role. Employees may not create tokens, so
-/// the employee's token is created while they are a control owner, and kept by the demotion.
-async fn holder_with_token(h: &Harness, role: Role) -> (UserView, String) {
-    let email = format!("{}@example.com", role.as_str().replace('_', "."));
-    if permits(role, Action::ManageOwnTokens) {
-        let u = h.user(&email, role, None).await;
-        let (_, s) = h.token(&u, role).await;
-        (u, s)
-    } else {
-        let u = h.user(&email, Role::ControlOwner, None).await;
-        let (_, s) = h.token(&u, role).await;
-        h.set_role(&u, role).await;
-        (u, s)
-    }
-}
-
 struct Case {
     method: Method,
     path: String,
@@ -1319,7 +1276,7 @@ async fn role_matrix_of_the_control_endpoints(backend: Backend) {
         .collect();
 
     for (i, role) in Role::ALL.into_iter().enumerate() {
-        let (_, secret) = holder_with_token(&h, role).await;
+        let (_, secret) = holder_with_token(&h, &role_email(role), role).await;
         let lib_id = library[10 + i].clone();
         let custom_id = format!("R{i}-01");
         // Each write is a real change for whoever may make it, so a success must add one
@@ -1805,9 +1762,10 @@ async fn export_and_import_when_present(backend: Backend) {
     )
     .await
     .expect(200);
-    let (_, owner_tok) = holder_with_token(&h, Role::ControlOwner).await;
-    let (_, emp) = holder_with_token(&h, Role::Employee).await;
-    let (_, aud) = holder_with_token(&h, Role::Auditor).await;
+    let (_, owner_tok) =
+        holder_with_token(&h, &role_email(Role::ControlOwner), Role::ControlOwner).await;
+    let (_, emp) = holder_with_token(&h, &role_email(Role::Employee), Role::Employee).await;
+    let (_, aud) = holder_with_token(&h, &role_email(Role::Auditor), Role::Auditor).await;
     let mut exported_csv = Vec::new();
     if export {
         let count = h.event_count().await;

@@ -25,7 +25,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use support::http::*;
 use time::macros::datetime;
-use vouch_app::authz::{Action, permits};
 use vouch_app::users::UserView;
 use vouch_app::{Actor, Backend};
 use vouch_domain::Role;
@@ -151,14 +150,6 @@ fn make_writable(path: &Path) {
     std::fs::set_permissions(path, perm).unwrap();
 }
 
-fn ids_of(list: &Value) -> Vec<String> {
-    list.as_array()
-        .unwrap_or_else(|| panic!("not a list: {list}"))
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_string())
-        .collect()
-}
-
 fn file_shas(rev: &Value) -> Vec<String> {
     rev["files"]
         .as_array()
@@ -173,24 +164,6 @@ fn header_of<'a>(r: &'a Resp, name: &str) -> &'a str {
         .get(name)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_else(|| panic!("no {name} header in a {} answer: {:?}", r.status, r.headers))
-}
-
-/// The gaps of a readiness answer as (kind, subject) pairs.
-fn gaps(r: &Value) -> BTreeSet<(String, String)> {
-    r["gaps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| {
-            let kind = g["kind"].as_str().unwrap().to_string();
-            let subject = g["criterion"]
-                .as_str()
-                .or_else(|| g["control"].as_str())
-                .unwrap_or_else(|| panic!("a gap names what it is about: {g}"))
-                .to_string();
-            (kind, subject)
-        })
-        .collect()
 }
 
 fn control_status(readiness: &Value, id: &str) -> String {
@@ -219,21 +192,6 @@ fn scope_type2(start: &str, end: &str) -> Value {
         "subservices": [],
         "customer_controls": []
     })
-}
-
-/// A person of `role` holding a token of the same role. Employees may not create tokens, so
-/// the employee's token is created while they are a control owner, and kept by the demotion.
-async fn holder_with_token(h: &Harness, email: &str, role: Role) -> (UserView, String) {
-    if permits(role, Action::ManageOwnTokens) {
-        let u = h.user(email, role, None).await;
-        let (_, s) = h.token(&u, role).await;
-        (u, s)
-    } else {
-        let u = h.user(email, Role::ControlOwner, None).await;
-        let (_, s) = h.token(&u, role).await;
-        h.set_role(&u, role).await;
-        (u, s)
-    }
 }
 
 impl Harness {

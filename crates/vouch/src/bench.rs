@@ -26,7 +26,7 @@ fn figure(name: &str, count: u64, start: Instant) -> Figure {
 }
 
 /// Peak resident memory of this process in KiB (Linux), if known.
-fn peak_rss_kib() -> Option<u64> {
+pub(crate) fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()

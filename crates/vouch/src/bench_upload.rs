@@ -14,15 +14,9 @@ use vouch_domain::Role;
 
 const CHUNK: usize = 1 << 20;
 
+/// Peak resident memory so far, in KiB (0 where the platform does not say).
 fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
+    crate::bench::peak_rss_kib().unwrap_or(0)
 }
 
 /// The bytes of chunk `i`: varied, so nothing downstream can compress or deduplicate them away.

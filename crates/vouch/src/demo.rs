@@ -193,13 +193,7 @@ async fn seed_programme(app: &App, find: &dyn Fn(&str) -> String) -> Result<(), 
     use vouch_domain::controls::{Frequency, Nature};
     use vouch_domain::scope::{Component, ReportType, Scope, Subservice};
 
-    let marcus = Actor {
-        kind: vouch_app::ActorKind::User,
-        user_id: Some(find(PEOPLE[1].email)),
-        label: PEOPLE[1].email.into(),
-        role: Role::ComplianceLead,
-        request_id: None,
-    };
+    let marcus = person(find, &PEOPLE[1]);
     let scope = Scope {
         system_name: "Lumen Analytics Platform".into(),
         description:

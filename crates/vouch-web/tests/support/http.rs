@@ -807,3 +807,52 @@ pub fn csrf_in(html: &str) -> String {
         .unwrap_or_else(|| panic!("no _csrf field in the page: {html}"))
         .to_string()
 }
+
+// ---------- helpers shared by the API test files ----------
+
+/// The ids of a JSON list of objects, in order.
+pub fn ids_of(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// An address for a person of `role` (`control.owner@example.com`).
+pub fn role_email(role: Role) -> String {
+    format!("{}@example.com", role.as_str().replace('_', "."))
+}
+
+/// The gaps of a readiness answer as (kind, subject) pairs.
+pub fn gaps(r: &Value) -> std::collections::BTreeSet<(String, String)> {
+    r["gaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            let kind = g["kind"].as_str().unwrap().to_string();
+            let subject = g["criterion"]
+                .as_str()
+                .or_else(|| g["control"].as_str())
+                .unwrap_or_else(|| panic!("a gap names what it is about: {g}"))
+                .to_string();
+            (kind, subject)
+        })
+        .collect()
+}
+
+/// A person of `role` holding a token of the same role. Employees may not create tokens, so
+/// the employee's token is created while they are a control owner, and kept by the demotion.
+pub async fn holder_with_token(h: &Harness, email: &str, role: Role) -> (UserView, String) {
+    if vouch_app::authz::permits(role, vouch_app::Action::ManageOwnTokens) {
+        let u = h.user(email, role, None).await;
+        let (_, s) = h.token(&u, role).await;
+        (u, s)
+    } else {
+        let u = h.user(email, Role::ControlOwner, None).await;
+        let (_, s) = h.token(&u, role).await;
+        h.set_role(&u, role).await;
+        (u, s)
+    }
+}
