@@ -19,6 +19,7 @@
 #![forbid(unsafe_code)]
 
 pub mod aws;
+pub mod capture;
 pub mod generic;
 pub mod hr;
 pub mod sarif;
