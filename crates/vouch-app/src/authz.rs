@@ -35,6 +35,13 @@ pub enum Action {
     VerifyEvidence,
     /// Apply the retention policy (the only way a blob is ever deleted).
     PurgeEvidence,
+    /// Read collected resources, their history, collection runs, integrations and account
+    /// links.
+    ViewResources,
+    /// Import files, run integrations, and link accounts to people.
+    CollectResources,
+    /// Add, change and remove integrations (their credentials included).
+    ManageIntegrations,
 }
 
 /// How an action touches state: reading, changing one's own credentials, or changing the
@@ -47,7 +54,7 @@ pub enum Effect {
 }
 
 impl Action {
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 22] = [
         Action::ViewDashboard,
         Action::ViewCriteria,
         Action::ViewUsers,
@@ -67,16 +74,21 @@ impl Action {
         Action::AddEvidence,
         Action::VerifyEvidence,
         Action::PurgeEvidence,
+        Action::ViewResources,
+        Action::CollectResources,
+        Action::ManageIntegrations,
     ];
 
     pub fn effect(self) -> Effect {
         use Action::*;
         match self {
             ViewDashboard | ViewCriteria | ViewUsers | ViewRoles | ViewAuditLog | ViewAllTokens
-            | ViewControls | ViewEvidence | ViewOwnEvidence | VerifyEvidence => Effect::Read,
+            | ViewControls | ViewEvidence | ViewOwnEvidence | VerifyEvidence | ViewResources => {
+                Effect::Read
+            }
             ManageOwnAccount | ManageOwnTokens => Effect::SelfService,
             ManageUsers | ManageSettings | RevokeAnyToken | ManageControls | ManageScope
-            | AddEvidence | PurgeEvidence => Effect::Write,
+            | AddEvidence | PurgeEvidence | CollectResources | ManageIntegrations => Effect::Write,
         }
     }
 
@@ -102,6 +114,9 @@ impl Action {
             AddEvidence => "add or correct evidence",
             VerifyEvidence => "verify the evidence vault",
             PurgeEvidence => "purge evidence under the retention policy",
+            ViewResources => "view collected resources and integrations",
+            CollectResources => "import files, run integrations and link accounts",
+            ManageIntegrations => "add, change or remove integrations",
         }
     }
 }
@@ -132,6 +147,9 @@ pub fn permits(role: Role, action: Action) -> bool {
         AddEvidence      => [true, true,  true,  true,  false],
         VerifyEvidence   => [true, true,  false, false, true ],
         PurgeEvidence    => [true, false, false, false, false],
+        ViewResources    => [true, true,  true,  false, true ],
+        CollectResources => [true, true,  false, false, false],
+        ManageIntegrations => [true, true, false, false, false],
     };
     match role {
         Role::Admin => admin,

@@ -19,7 +19,7 @@ use vouch_domain::freshness::{self, Freshness};
 use vouch_domain::scope::{ReportType, Scope};
 use vouch_domain::validate::FieldError;
 use vouch_evidence::{BlobCheck, BlobReader, StageError, Staged, VaultError};
-use vouch_store::EvidenceFilter;
+use vouch_store::{EvidenceFilter, WriteTx};
 
 /// A file that has been streamed into staging, with the name it came with.
 pub struct NewFile {
@@ -134,7 +134,7 @@ fn stage_error(e: StageError) -> AppError {
     }
 }
 
-fn vault_error(e: VaultError) -> AppError {
+pub(crate) fn vault_error(e: VaultError) -> AppError {
     match e {
         VaultError::NotFound { sha256, .. } => AppError::Conflict(format!(
             "the file {sha256} is missing from the vault; run `vouch verify`"
@@ -303,7 +303,7 @@ impl App {
     /// Inside the write lock: every file of the revision is still in the vault. A retention
     /// purge deletes blobs only under the same lock, so once this holds, the index written in
     /// this transaction never points at a missing blob.
-    async fn still_stored(&self, files: &[EvidenceFile]) -> Result<(), AppError> {
+    pub(crate) async fn still_stored(&self, files: &[EvidenceFile]) -> Result<(), AppError> {
         for f in files {
             if !self.vault.exists(&f.sha256).await.map_err(vault_error)? {
                 return Err(AppError::Conflict(format!(
@@ -316,7 +316,10 @@ impl App {
     }
 
     /// Commits staged files to the vault, in order, and describes them.
-    async fn commit_files(&self, files: Vec<NewFile>) -> Result<Vec<EvidenceFile>, AppError> {
+    pub(crate) async fn commit_files(
+        &self,
+        files: Vec<NewFile>,
+    ) -> Result<Vec<EvidenceFile>, AppError> {
         let mut out = Vec::with_capacity(files.len());
         for (i, f) in files.into_iter().enumerate() {
             let stored = self.vault.commit(f.staged).await.map_err(vault_error)?;
@@ -377,9 +380,32 @@ impl App {
         let stored = self.commit_files(files).await?;
         let (mut tx, now) = self.write().await?;
         self.still_stored(&stored).await?;
+        let id = self
+            .insert_evidence_in(&mut tx, actor, valid, (source, source_detail), stored, &now)
+            .await?;
+        let history = tx
+            .evidence(&id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(id.clone()))?;
+        tx.commit().await?;
+        Ok(history)
+    }
+
+    /// Writes a new record (files already committed to the vault) and its audit event inside
+    /// the caller's transaction; returns its id. A collection run uses it to keep the raw files
+    /// it read in the same transaction as the resources they produced.
+    pub(crate) async fn insert_evidence_in(
+        &self,
+        tx: &mut WriteTx,
+        actor: &Actor,
+        valid: ValidEvidence,
+        (source, source_detail): (EvidenceSource, Option<String>),
+        stored: Vec<EvidenceFile>,
+        now: &str,
+    ) -> Result<String, AppError> {
         let seq = tx.next_evidence_seq().await?;
         let id = format!("EV-{seq}");
-        tx.insert_evidence(&id, seq, actor.user_id.as_deref(), &now)
+        tx.insert_evidence(&id, seq, actor.user_id.as_deref(), now)
             .await?;
         let rev = Self::revision(
             actor,
@@ -387,10 +413,10 @@ impl App {
             valid,
             (source, source_detail, String::new()),
             stored,
-            &now,
+            now,
         );
         for f in &rev.files {
-            tx.index_blob(&f.sha256, f.size, &now).await?;
+            tx.index_blob(&f.sha256, f.size, now).await?;
         }
         tx.insert_evidence_revision(&id, &rev).await?;
         tx.append_event(
@@ -402,15 +428,10 @@ impl App {
                 None,
                 Some(serde_json::to_value(&rev).unwrap_or_default()),
             ),
-            &now,
+            now,
         )
         .await?;
-        let history = tx
-            .evidence(&id)
-            .await?
-            .ok_or_else(|| AppError::NotFound(id.clone()))?;
-        tx.commit().await?;
-        Ok(history)
+        Ok(id)
     }
 
     /// Corrects a record by adding a revision; the old revisions stay readable.

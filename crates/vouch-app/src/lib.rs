@@ -7,10 +7,12 @@
 //! read-only by construction.
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod actor;
 pub mod auth;
 pub mod authz;
 pub mod clock;
+pub mod collect;
 pub mod controls;
 pub mod error;
 pub mod evidence;

@@ -15,13 +15,36 @@
 //!
 //! Formats (field names as in the evidence-formats reference, `reference/evidence-formats.md`):
 //! HR roster CSV ([`hr`]), AWS IAM credential report ([`aws`]), Trivy JSON and Grype JSON
-//! ([`scanners`]), SARIF 2.1.0 ([`sarif`]), and Vouch's generic JSON and CSV ([`generic`]).
+//! ([`scanners`]), SARIF 2.1.0 ([`sarif`]), Vouch's generic JSON and CSV ([`generic`]),
+//! GitHub, Okta and Google Workspace capture bundles or saved API responses ([`github`],
+//! [`okta`], [`google_workspace`]), Prowler's JSON-OCSF ([`prowler`]), and osquery results
+//! logs and Fleet host details ([`devices`]).
+//!
+//! **Accounts.** The app links every `account` to a person from the HR roster, and checks
+//! MFA, admin rights and leavers across systems, so each importer of accounts gives these
+//! attributes, whatever its system calls them, whenever the source says:
+//!
+//! - `username`: the login in that system (AWS `user`, GitHub login, Okta `profile.login`,
+//!   Google `primaryEmail`);
+//! - `email`: lower case;
+//! - `active`: a boolean, whether the account can still be used;
+//! - `admin`: a boolean, or null when the source does not say;
+//! - `mfa`: a boolean, or null when the source does not say.
+//!
+//! Null means *unknown* and is kept apart from `false`: a GitHub bundle without the
+//! `filter=2fa_disabled` list says nothing about two-factor authentication, and treating that
+//! as "no MFA" (or as "MFA") would make a test pass or fail on data nobody collected.
 #![forbid(unsafe_code)]
 
 pub mod aws;
 pub mod capture;
+pub mod devices;
 pub mod generic;
+pub mod github;
+pub mod google_workspace;
 pub mod hr;
+pub mod okta;
+pub mod prowler;
 pub mod sarif;
 pub mod scanners;
 mod text;
@@ -42,10 +65,29 @@ pub enum ImportKind {
     Sarif,
     GenericJson,
     GenericCsv,
+    /// Responses the live AWS connector read (`vouch-connect-aws` turns them into resources;
+    /// they are never detected in an uploaded file).
+    AwsApi,
+    GithubJson,
+    OktaJson,
+    GoogleWorkspaceJson,
+    ProwlerOcsf,
+    OsqueryResults,
+    FleetJson,
+}
+
+/// How a format's bytes are read before its importer sees them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// One JSON document.
+    Json,
+    /// JSON text, one document per line (read by the importer, line by line).
+    JsonLines,
+    Csv,
 }
 
 impl ImportKind {
-    pub const ALL: [ImportKind; 7] = [
+    pub const ALL: [ImportKind; 14] = [
         ImportKind::HrRosterCsv,
         ImportKind::AwsCredentialReport,
         ImportKind::TrivyJson,
@@ -53,6 +95,13 @@ impl ImportKind {
         ImportKind::Sarif,
         ImportKind::GenericJson,
         ImportKind::GenericCsv,
+        ImportKind::AwsApi,
+        ImportKind::GithubJson,
+        ImportKind::OktaJson,
+        ImportKind::GoogleWorkspaceJson,
+        ImportKind::ProwlerOcsf,
+        ImportKind::OsqueryResults,
+        ImportKind::FleetJson,
     ];
 
     /// What a person calls it.
@@ -65,13 +114,24 @@ impl ImportKind {
             ImportKind::Sarif => "SARIF 2.1.0 log",
             ImportKind::GenericJson => "Vouch generic JSON",
             ImportKind::GenericCsv => "Vouch generic CSV",
+            ImportKind::AwsApi => "AWS API capture",
+            ImportKind::GithubJson => "GitHub export",
+            ImportKind::OktaJson => "Okta export",
+            ImportKind::GoogleWorkspaceJson => "Google Workspace directory export",
+            ImportKind::ProwlerOcsf => "Prowler OCSF JSON",
+            ImportKind::OsqueryResults => "osquery results log",
+            ImportKind::FleetJson => "Fleet host export",
         }
     }
 
     /// The label with its article: "an HR roster CSV", "a Trivy JSON report".
     pub fn with_article(self) -> String {
         let article = match self {
-            ImportKind::HrRosterCsv | ImportKind::AwsCredentialReport => "an",
+            ImportKind::HrRosterCsv
+            | ImportKind::AwsCredentialReport
+            | ImportKind::AwsApi
+            | ImportKind::OktaJson
+            | ImportKind::OsqueryResults => "an",
             _ => "a",
         };
         format!("{article} {}", self.label())
@@ -87,6 +147,13 @@ impl ImportKind {
             ImportKind::Sarif => "sarif",
             ImportKind::GenericJson => "generic_json",
             ImportKind::GenericCsv => "generic_csv",
+            ImportKind::AwsApi => "aws_api",
+            ImportKind::GithubJson => "github_json",
+            ImportKind::OktaJson => "okta_json",
+            ImportKind::GoogleWorkspaceJson => "google_workspace_json",
+            ImportKind::ProwlerOcsf => "prowler_ocsf",
+            ImportKind::OsqueryResults => "osquery_results",
+            ImportKind::FleetJson => "fleet_json",
         }
     }
 
@@ -95,20 +162,23 @@ impl ImportKind {
         ImportKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    fn is_json(self) -> bool {
-        matches!(
-            self,
-            ImportKind::TrivyJson
-                | ImportKind::GrypeJson
-                | ImportKind::Sarif
-                | ImportKind::GenericJson
-        )
+    fn shape(self) -> Shape {
+        match self {
+            ImportKind::HrRosterCsv | ImportKind::AwsCredentialReport | ImportKind::GenericCsv => {
+                Shape::Csv
+            }
+            ImportKind::OsqueryResults => Shape::JsonLines,
+            _ => Shape::Json,
+        }
     }
 
     /// Recognises a file by its content (see each importer for its rule); `None` when it is
     /// none of the formats, or not even readable JSON or CSV.
     pub fn detect(bytes: &[u8]) -> Option<ImportKind> {
         match text::sniff(bytes).ok()? {
+            text::Sniffed::Json(t) if devices::is_results_log(t) => {
+                Some(ImportKind::OsqueryResults)
+            }
             text::Sniffed::Json(t) => detect_json(&serde_json::from_str(t).ok()?),
             text::Sniffed::Csv(t) => detect_csv(&text::read_header(t).ok()?),
         }
@@ -121,6 +191,19 @@ pub fn detect(bytes: &[u8]) -> Option<ImportKind> {
 }
 
 fn detect_json(v: &Value) -> Option<ImportKind> {
+    // A capture bundle says which system it is from; bundles of systems without an importer
+    // of uploaded files (AWS) are not recognised.
+    if capture::is_bundle(v) {
+        return if github::is_bundle(v) {
+            Some(ImportKind::GithubJson)
+        } else if okta::is_bundle(v) {
+            Some(ImportKind::OktaJson)
+        } else if google_workspace::is_bundle(v) {
+            Some(ImportKind::GoogleWorkspaceJson)
+        } else {
+            None
+        };
+    }
     if scanners::is_trivy(v) {
         Some(ImportKind::TrivyJson)
     } else if scanners::is_grype(v) {
@@ -129,6 +212,16 @@ fn detect_json(v: &Value) -> Option<ImportKind> {
         Some(ImportKind::Sarif)
     } else if generic::is_generic_json(v) {
         Some(ImportKind::GenericJson)
+    } else if prowler::is_ocsf(v) {
+        Some(ImportKind::ProwlerOcsf)
+    } else if github::is_repositories(v) || github::is_pull_requests(v) {
+        Some(ImportKind::GithubJson)
+    } else if okta::is_users(v) {
+        Some(ImportKind::OktaJson)
+    } else if google_workspace::is_users(v) {
+        Some(ImportKind::GoogleWorkspaceJson)
+    } else if devices::is_fleet(v) {
+        Some(ImportKind::FleetJson)
     } else {
         None
     }
@@ -210,13 +303,19 @@ pub fn import_at(
             )
         })?),
     };
-    let sniffed = text::sniff(bytes)?;
-    let (found, json) = match sniffed {
-        text::Sniffed::Json(t) => {
-            let v = text::parse_json(t)?;
-            (detect_json(&v), Some(v))
+    let (found, read) = match text::sniff(bytes)? {
+        // Checked first: a log of several lines is not one JSON document.
+        text::Sniffed::Json(t) if devices::is_results_log(t) => {
+            (Some(ImportKind::OsqueryResults), Read::Lines(t))
         }
-        text::Sniffed::Csv(t) => (detect_csv(&text::read_header(t)?), None),
+        text::Sniffed::Json(t) => match text::parse_json(t) {
+            Ok(v) => (detect_json(&v), Read::Json(v, t)),
+            // A results log with a damaged first line is not recognised, and is not one JSON
+            // document either: when the caller says it is a log, its importer names the line.
+            Err(_) if forced == Some(ImportKind::OsqueryResults) => (None, Read::Lines(t)),
+            Err(e) => return Err(e),
+        },
+        text::Sniffed::Csv(t) => (detect_csv(&text::read_header(t)?), Read::Csv),
     };
     let kind = match (forced, found) {
         (Some(f), Some(d)) if f != d => {
@@ -229,21 +328,25 @@ pub fn import_at(
         (Some(f), _) => f,
         (None, Some(d)) => d,
         (None, None) => {
-            let what = if json.is_some() { "JSON" } else { "CSV" };
+            let what = if matches!(read, Read::Csv) {
+                "CSV"
+            } else {
+                "JSON"
+            };
             return Err(ImportError::file(format!(
                 "this {what} file is not a format Vouch recognises; expected one of: {}",
                 ImportKind::ALL.map(ImportKind::label).join(", ")
             )));
         }
     };
-    match (&json, kind.is_json()) {
-        (Some(_), false) => {
+    match (&read, kind.shape()) {
+        (Read::Json(..) | Read::Lines(_), Shape::Csv) => {
             return Err(ImportError::file(format!(
                 "this is JSON, not {}",
                 kind.with_article()
             )));
         }
-        (None, true) => {
+        (Read::Csv, Shape::Json | Shape::JsonLines) => {
             return Err(ImportError::file(format!(
                 "this is not JSON, so not {}",
                 kind.with_article()
@@ -251,21 +354,40 @@ pub fn import_at(
         }
         _ => {}
     }
-    match (kind, json) {
-        (ImportKind::TrivyJson, Some(v)) => scanners::import_trivy(&v),
-        (ImportKind::GrypeJson, Some(v)) => scanners::import_grype(&v),
-        (ImportKind::Sarif, Some(v)) => sarif::import_sarif(&v),
-        (ImportKind::GenericJson, Some(v)) => generic::import_json(&v),
-        (ImportKind::HrRosterCsv, None) => hr::import_roster(&text::read_table(bytes)?),
-        (ImportKind::AwsCredentialReport, None) => {
+    match (kind, read) {
+        (ImportKind::TrivyJson, Read::Json(v, _)) => scanners::import_trivy(&v),
+        (ImportKind::GrypeJson, Read::Json(v, _)) => scanners::import_grype(&v),
+        (ImportKind::Sarif, Read::Json(v, _)) => sarif::import_sarif(&v),
+        (ImportKind::GenericJson, Read::Json(v, _)) => generic::import_json(&v),
+        (ImportKind::GithubJson, Read::Json(v, _)) => github::import_github(&v),
+        (ImportKind::OktaJson, Read::Json(v, _)) => okta::import_okta(&v),
+        (ImportKind::GoogleWorkspaceJson, Read::Json(v, _)) => {
+            google_workspace::import_google_workspace(&v)
+        }
+        (ImportKind::ProwlerOcsf, Read::Json(v, _)) => prowler::import_ocsf(&v),
+        (ImportKind::FleetJson, Read::Json(v, _)) => devices::import_fleet(&v),
+        (ImportKind::OsqueryResults, Read::Lines(t) | Read::Json(_, t)) => {
+            devices::import_osquery(t)
+        }
+        (ImportKind::HrRosterCsv, Read::Csv) => hr::import_roster(&text::read_table(bytes)?),
+        (ImportKind::AwsCredentialReport, Read::Csv) => {
             aws::import_credential_report(&text::read_table(bytes)?, observed)
         }
-        (ImportKind::GenericCsv, None) => generic::import_csv(&text::read_table(bytes)?),
+        (ImportKind::GenericCsv, Read::Csv) => generic::import_csv(&text::read_table(bytes)?),
         (kind, _) => Err(ImportError::file(format!(
             "cannot read this as {}",
             kind.with_article()
         ))),
     }
+}
+
+/// What [`import_at`] read the bytes as.
+enum Read<'t> {
+    /// One JSON document, and its text.
+    Json(Value, &'t str),
+    /// JSON lines, left to the importer.
+    Lines(&'t str),
+    Csv,
 }
 
 /// Collects resources, validating each and refusing a repeated (kind, system, key).

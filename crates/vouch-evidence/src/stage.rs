@@ -31,7 +31,8 @@ pub struct Staged {
 }
 
 impl Staged {
-    pub(crate) fn path(&self) -> &Path {
+    /// The staged file, readable until it is committed or dropped (an importer reads it).
+    pub fn path(&self) -> &Path {
         &self.file.0
     }
 }

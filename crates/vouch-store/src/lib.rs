@@ -14,12 +14,17 @@ mod controls;
 mod error;
 mod evidence;
 mod records;
+mod resources;
 mod store;
 mod write;
 
 pub use error::StoreError;
 pub use evidence::{EvidenceFilter, IndexedBlob, PurgeCandidate, day_text};
 pub use records::*;
+pub use resources::{
+    AccountLinkRecord, IntegrationRecord, NewResource, ResourceChange, ResourceFilter,
+    ResourceRecord, ResourceVersion, RunRecord, SyncPlan, SyncState,
+};
 pub use store::{Backend, Store};
 pub use write::WriteTx;
 
