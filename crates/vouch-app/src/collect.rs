@@ -157,7 +157,7 @@ impl App {
         }
     }
 
-    async fn check_controls(&self, controls: &[String]) -> Result<(), AppError> {
+    pub(crate) async fn check_controls(&self, controls: &[String]) -> Result<(), AppError> {
         if controls.is_empty() {
             return Ok(());
         }

@@ -16,6 +16,7 @@ pub mod collect;
 pub mod controls;
 pub mod error;
 pub mod evidence;
+pub mod integrations;
 mod limiter;
 pub mod settings;
 pub mod tokens;
@@ -51,6 +52,8 @@ pub struct AppConfig {
     pub evidence_max_bytes: u64,
     /// Days evidence is kept after the last day it covers; `None` keeps it forever.
     pub evidence_retention_days: Option<u32>,
+    /// How integrations retry a system that is slow, rate-limited or failing.
+    pub connector_retry: vouch_connect::http::RetryPolicy,
 }
 
 impl Default for AppConfig {
@@ -63,6 +66,7 @@ impl Default for AppConfig {
             trust_idp_mfa: true,
             evidence_max_bytes: 4 * 1024 * 1024 * 1024,
             evidence_retention_days: None,
+            connector_retry: vouch_connect::http::RetryPolicy::default(),
         }
     }
 }

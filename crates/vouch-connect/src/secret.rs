@@ -33,6 +33,14 @@ impl fmt::Display for Secret {
     }
 }
 
+/// Settings are read from what the app stored; a secret is a plain string there. There is no
+/// `Serialize`: nothing in Vouch writes a secret back out through serde by accident.
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Secret, D::Error> {
+        <String as serde::Deserialize>::deserialize(d).map(Secret)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,5 +51,12 @@ mod tests {
         assert_eq!(format!("{s:?} {s}"), "[redacted] [redacted]");
         assert_eq!(s.expose(), "ghp_abc123");
         assert!(Secret::new("  ").is_empty());
+    }
+
+    #[test]
+    fn a_secret_reads_from_a_string() {
+        let s: Secret = serde_json::from_str("\"ghp_abc123\"").unwrap();
+        assert_eq!(s.expose(), "ghp_abc123");
+        assert!(serde_json::from_str::<Secret>("12").is_err());
     }
 }
