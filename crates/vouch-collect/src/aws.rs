@@ -10,10 +10,12 @@
 //! `no_information` in `password_last_used` becomes `null` with
 //! `password_last_used_no_information: true` (used, but before AWS tracked it).
 //!
-//! Derived attributes: `account_id` (from the ARN), `access_keys_active` (0–2) and `last_used`
-//! (the latest of password and key use). Access-key *ages* need "now", which an importer does
-//! not read: `access_key_N_last_rotated` is kept as a normalised instant and a test computes
-//! the age at its `now` (the report's `GeneratedTime`, kept by the caller as `observed_at`).
+//! Derived attributes: `username` (the `user`, so accounts can be linked to people), `mfa` (the
+//! same as `mfa_active`), `account_id` (from the ARN), `access_keys_active` (0–2) and
+//! `last_used` (the latest of password and key use). Access-key *ages* need "now", which an
+//! importer does not read: `access_key_N_last_rotated` is kept as a normalised instant and a
+//! test computes the age at its `now` (the report's `GeneratedTime`, kept by the caller as
+//! `observed_at`).
 use crate::text::{Table, format_instant, parse_instant};
 use crate::{Collection, ImportError, ImportKind, Out};
 use serde_json::Value;
@@ -127,6 +129,7 @@ pub(crate) fn import_credential_report(
         let is_root = user == "<root_account>";
         let mut r = Resource::new(ResourceKind::Account, "aws", arn)
             .with("user", user)
+            .with("username", user)
             .with("arn", arn)
             .with("account_id", parts[4])
             .with("is_root", is_root);
@@ -191,7 +194,10 @@ pub(crate) fn import_credential_report(
             .iter()
             .filter(|c| r.attrs.get(**c) == Some(&Value::Bool(true)))
             .count();
+        // The attribute every account importer gives (see the crate docs), next to AWS's own.
+        let mfa = r.attrs.get("mfa_active").cloned().unwrap_or(Value::Null);
         r = r
+            .with("mfa", mfa)
             .with("access_keys_active", active)
             .with("last_used", last_used.map(format_instant));
         out.push(r, place("arn"))?;

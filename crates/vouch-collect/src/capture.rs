@@ -11,12 +11,17 @@
 //! authentication; Okta's factors are listed per user), which is why a capture keeps the
 //! request line next to the body. A bundle is recognised by its top-level `vouch_capture`.
 //!
+//! Importers read a bundle in place (`read_bundle`), without copying the bodies, and refer to
+//! each capture by its JSON path (`$.captures[3]`) in messages.
+//!
 //! ```json
 //! {"vouch_capture": 1, "system": "github", "captures": [
 //!   {"request": "GET /orgs/acme/members?filter=2fa_disabled&per_page=100&page=1",
 //!    "fetched_at": "2026-11-23T06:00:00Z", "status": 200, "body": [{"login": "ana"}]}
 //! ]}
 //! ```
+use crate::ImportError;
+use crate::text::J;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -94,6 +99,128 @@ pub fn is_bundle(v: &Value) -> bool {
     v.get("vouch_capture").is_some_and(Value::is_u64)
 }
 
+/// One capture of a bundle as an importer reads it: the request and status as a [`Capture`]
+/// (its `body` left null, so a large bundle is not copied), the body with its JSON path, and
+/// the capture's own place (`$.captures[3]`) for messages.
+pub(crate) struct Captured<'a> {
+    pub capture: Capture,
+    pub body: J<'a>,
+    pub place: String,
+}
+
+impl Captured<'_> {
+    /// The path's segments, percent-decoded: `/repos/acme/api/branches/release%2F2/protection`
+    /// → `repos`, `acme`, `api`, `branches`, `release/2`, `protection`.
+    pub fn segments(&self) -> Vec<String> {
+        self.capture
+            .path()
+            .trim_matches('/')
+            .split('/')
+            .map(percent_decode)
+            .collect()
+    }
+
+    /// An error about this capture as a whole.
+    pub fn err(&self, message: impl Into<String>) -> ImportError {
+        ImportError::new(self.place.clone(), message)
+    }
+
+    /// Refuses a status the importer does not expect: the run that made the bundle got an
+    /// error there, so what the bundle says about that endpoint is incomplete.
+    pub fn expect_status(&self, system: &str, allowed: &[u16]) -> Result<(), ImportError> {
+        if allowed.contains(&self.capture.status) {
+            return Ok(());
+        }
+        Err(self.err(format!(
+            "{system} answered {} to {}: the bundle does not hold this response, so the import would be incomplete",
+            self.capture.status, self.capture.request
+        )))
+    }
+}
+
+/// `%2F` → `/` (and any other `%XX`); anything that is not a valid escape is kept as written.
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).and_then(|c| hex(*c)),
+            b.get(i + 2).and_then(|c| hex(*c)),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
+}
+
+static NULL: Value = Value::Null;
+
+/// Reads a bundle that must come from `system` (`label` names it in messages), checking its
+/// version and the shape of every capture, and returns the captures in order.
+pub(crate) fn read_bundle<'a>(
+    v: &'a Value,
+    system: &str,
+    label: &str,
+) -> Result<Vec<Captured<'a>>, ImportError> {
+    let root = J::root(v);
+    root.expect_object()?;
+    let version = root.req("vouch_capture")?;
+    if version.v.as_u64() != Some(CAPTURE_VERSION) {
+        return Err(version.err(format!(
+            "capture bundle version {} is not supported: Vouch reads version {CAPTURE_VERSION}",
+            version.v
+        )));
+    }
+    let sys = root.req("system")?;
+    if sys.str()? != system {
+        return Err(sys.err(format!(
+            "this capture bundle is from '{}', not from {label}",
+            sys.str()?
+        )));
+    }
+    let mut out = Vec::new();
+    for item in root.req("captures")?.items()? {
+        item.expect_object()?;
+        let request = item.req_str("request")?.to_string();
+        let status_j = item.req("status")?;
+        let status = status_j
+            .v
+            .as_u64()
+            .and_then(|n| u16::try_from(n).ok())
+            .ok_or_else(|| status_j.err("expected an HTTP status such as 200"))?;
+        let fetched_at = item.opt_str("fetched_at")?.unwrap_or("").to_string();
+        let body = match item.get("body") {
+            Some(b) => b,
+            None => J {
+                v: &NULL,
+                path: format!("{}.body", item.path),
+            },
+        };
+        out.push(Captured {
+            capture: Capture {
+                request,
+                fetched_at,
+                status,
+                body: Value::Null,
+                body_text: None,
+            },
+            body,
+            place: item.path.clone(),
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +238,40 @@ mod tests {
         assert_eq!(c.query("filter"), Some("2fa_disabled"));
         assert_eq!(c.query("page"), Some("2"));
         assert_eq!(c.query("per_page"), None);
+    }
+
+    #[test]
+    fn captured_segments_are_percent_decoded_and_statuses_checked() {
+        let v = serde_json::json!({"vouch_capture": 1, "system": "github", "captures": [
+            {"request": "GET /repos/acme/api/branches/release%2F2.0/protection?x=1", "status": 404},
+            {"request": "GET /bad%zz%2", "fetched_at": "2026-11-23T06:00:00Z", "status": 200, "body": []}
+        ]});
+        let cs = read_bundle(&v, "github", "GitHub").unwrap();
+        assert_eq!(
+            cs[0].segments(),
+            [
+                "repos",
+                "acme",
+                "api",
+                "branches",
+                "release/2.0",
+                "protection"
+            ]
+        );
+        assert_eq!(cs[0].body.path, "$.captures[0].body");
+        assert!(cs[0].body.v.is_null());
+        assert_eq!(cs[1].segments(), ["bad%zz%2"]);
+        assert!(cs[0].expect_status("GitHub", &[200, 404]).is_ok());
+        let e = cs[0].expect_status("GitHub", &[200]).unwrap_err();
+        assert_eq!(e.place, "$.captures[0]");
+        let Err(e) = read_bundle(&v, "okta", "Okta") else {
+            panic!("a GitHub bundle read as Okta");
+        };
+        assert_eq!(e.place, "$.system");
+        assert_eq!(
+            e.message,
+            "this capture bundle is from 'github', not from Okta"
+        );
     }
 
     #[test]

@@ -9,8 +9,19 @@ const GRYPE: &str = r#"{"matches": [], "source": {"type": "directory", "target":
 const SARIF: &str = r#"{"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "Semgrep OSS"}}, "results": []}]}"#;
 const GJSON: &str = r#"{"system": "okta", "resources": []}"#;
 const GCSV: &str = "kind,key\nperson,ana@example.com\n";
+const GITHUB: &str = r#"{"vouch_capture": 1, "system": "github", "captures": [
+  {"request": "GET /orgs/acme/members?per_page=100", "fetched_at": "2026-11-23T06:00:00Z", "status": 200, "body": [{"login": "ana"}]},
+  {"request": "GET /orgs/acme/members?filter=2fa_disabled", "fetched_at": "2026-11-23T06:00:00Z", "status": 200, "body": []},
+  {"request": "GET /repos/acme/api/pulls?state=closed", "fetched_at": "2026-11-23T06:00:00Z", "status": 200,
+   "body": [{"number": 1, "user": {"login": "ana"}, "merged_at": null, "base": {"ref": "main", "repo": {"full_name": "acme/api"}}}]}
+]}"#;
+const OKTA: &str = r#"[{"id": "00u1", "status": "ACTIVE", "profile": {"login": "ana@example.com", "email": "ana@example.com"}}]"#;
+const GOOGLE: &str = r#"{"kind": "admin#directory#users", "users": [{"primaryEmail": "ana@example.com", "isAdmin": false, "isEnrolledIn2Sv": true}]}"#;
+const PROWLER: &str = r#"[{"class_uid": 2004, "status_code": "FAIL", "severity": "High", "finding_info": {"uid": "prowler-aws-x-1-eu-west-1-r"}, "metadata": {"event_code": "x", "product": {"name": "Prowler"}}}]"#;
+const OSQUERY: &str = "{\"name\": \"pack/vouch/firewall\", \"hostIdentifier\": \"h1\", \"unixTime\": 1795413600, \"snapshot\": [{\"x\": 1}], \"action\": \"snapshot\"}\n{\"name\": \"disk\", \"hostIdentifier\": \"h1\", \"unixTime\": 1795413600, \"columns\": {}, \"action\": \"removed\"}\n";
+const FLEET: &str = r#"{"host": {"hostname": "h1", "hardware_serial": "S1", "seen_time": "2026-11-23T06:00:00Z", "policies": [{"name": "p", "response": "pass"}]}}"#;
 
-fn samples() -> [(ImportKind, &'static str); 7] {
+fn samples() -> [(ImportKind, &'static str); 13] {
     [
         (ImportKind::HrRosterCsv, HR),
         (ImportKind::AwsCredentialReport, AWS),
@@ -19,6 +30,12 @@ fn samples() -> [(ImportKind, &'static str); 7] {
         (ImportKind::Sarif, SARIF),
         (ImportKind::GenericJson, GJSON),
         (ImportKind::GenericCsv, GCSV),
+        (ImportKind::GithubJson, GITHUB),
+        (ImportKind::OktaJson, OKTA),
+        (ImportKind::GoogleWorkspaceJson, GOOGLE),
+        (ImportKind::ProwlerOcsf, PROWLER),
+        (ImportKind::OsqueryResults, OSQUERY),
+        (ImportKind::FleetJson, FLEET),
     ]
 }
 
@@ -56,6 +73,35 @@ fn labels_and_identifiers() {
     assert_eq!(ImportKind::Sarif.label(), "SARIF 2.1.0 log");
     assert_eq!(ImportKind::GenericJson.label(), "Vouch generic JSON");
     assert_eq!(ImportKind::GenericCsv.label(), "Vouch generic CSV");
+    assert_eq!(ImportKind::GithubJson.label(), "GitHub export");
+    assert_eq!(ImportKind::OktaJson.label(), "Okta export");
+    assert_eq!(
+        ImportKind::GoogleWorkspaceJson.label(),
+        "Google Workspace directory export"
+    );
+    assert_eq!(ImportKind::ProwlerOcsf.label(), "Prowler OCSF JSON");
+    assert_eq!(ImportKind::OsqueryResults.label(), "osquery results log");
+    assert_eq!(ImportKind::FleetJson.label(), "Fleet host export");
+    assert_eq!(ImportKind::OktaJson.with_article(), "an Okta export");
+    assert_eq!(
+        ImportKind::OsqueryResults.with_article(),
+        "an osquery results log"
+    );
+    assert_eq!(ImportKind::GithubJson.with_article(), "a GitHub export");
+    for (k, s) in [
+        (ImportKind::GithubJson, "github_json"),
+        (ImportKind::OktaJson, "okta_json"),
+        (ImportKind::GoogleWorkspaceJson, "google_workspace_json"),
+        (ImportKind::ProwlerOcsf, "prowler_ocsf"),
+        (ImportKind::OsqueryResults, "osquery_results"),
+        (ImportKind::FleetJson, "fleet_json"),
+    ] {
+        assert_eq!(k.as_str(), s);
+        assert_eq!(
+            ImportKind::parse(&s.replace('_', "-").to_uppercase()),
+            Some(k)
+        );
+    }
     for k in ImportKind::ALL {
         assert_eq!(ImportKind::parse(k.as_str()), Some(k));
         assert_eq!(
@@ -106,6 +152,71 @@ fn forcing_a_kind_on_unrecognised_content_says_what_is_missing() {
     assert_eq!(e.message, "this is JSON, not a Vouch generic CSV");
     let e = import(b"name,colour\nx,red\n", None).unwrap_err();
     assert!(e.message.contains("not a format Vouch recognises"), "{e}");
+    // Recognisably nothing, forced as one of the new formats: the importer says what it needs.
+    let e = import(br#"{"a": 1}"#, Some(ImportKind::GithubJson)).unwrap_err();
+    assert_eq!(e.place, "file");
+    assert!(e.message.contains("GitHub capture bundle"), "{e}");
+    let e = import(br#"{"a": 1}"#, Some(ImportKind::OktaJson)).unwrap_err();
+    assert!(e.message.contains("Okta capture bundle"), "{e}");
+    let e = import(br#"[{"a": 1}]"#, Some(ImportKind::OktaJson)).unwrap_err();
+    assert_eq!(e.place, "$[0].profile");
+    let e = import(br#"{"a": 1}"#, Some(ImportKind::ProwlerOcsf)).unwrap_err();
+    assert_eq!(e.place, "file");
+    let e = import(br#"{"a": 1}"#, Some(ImportKind::OsqueryResults)).unwrap_err();
+    assert_eq!(e.place, "line 1, $.hostIdentifier");
+    let e = import(b"name,colour\nx,red\n", Some(ImportKind::OsqueryResults)).unwrap_err();
+    assert_eq!(e.message, "this is not JSON, so not an osquery results log");
+    let e = import(br#"{"hosts": 5}"#, Some(ImportKind::FleetJson)).unwrap_err();
+    assert_eq!(e.place, "$.hosts");
+    // A capture bundle from a system without an uploaded-file importer.
+    let aws = br#"{"vouch_capture": 1, "system": "aws", "captures": []}"#;
+    assert_eq!(detect(aws), None);
+}
+
+#[test]
+fn every_account_carries_the_linking_attributes() {
+    for text in [GITHUB, OKTA, GOOGLE, AWS] {
+        let c = import(text.as_bytes(), None).unwrap();
+        let accounts: Vec<_> = c
+            .resources
+            .iter()
+            .filter(|r| r.kind == vouch_domain::resource::ResourceKind::Account)
+            .collect();
+        assert!(!accounts.is_empty(), "{:?}", c.kind);
+        for a in accounts {
+            for name in ["username", "mfa"] {
+                assert!(
+                    a.attrs.contains_key(name),
+                    "{:?} {} lacks {name}",
+                    c.kind,
+                    a.key
+                );
+            }
+            if c.kind != ImportKind::AwsCredentialReport {
+                for name in ["active", "admin"] {
+                    assert!(
+                        a.attrs.contains_key(name),
+                        "{:?} {} lacks {name}",
+                        c.kind,
+                        a.key
+                    );
+                }
+                assert!(a.attrs["active"].is_boolean());
+            }
+        }
+    }
+    let okta = import(OKTA.as_bytes(), None).unwrap();
+    assert_eq!(okta.resources[0].attrs["email"], "ana@example.com");
+    let google = import(GOOGLE.as_bytes(), None).unwrap();
+    assert_eq!(google.resources[0].attrs["email"], "ana@example.com");
+    assert_eq!(google.resources[0].attrs["admin"], false);
+    assert_eq!(google.resources[0].attrs["mfa"], true);
+    let github = import(GITHUB.as_bytes(), None).unwrap();
+    assert_eq!(github.resources[0].attrs["mfa"], true);
+    assert_eq!(github.resources[0].attrs["admin"], serde_json::Value::Null);
+    let aws = import(AWS.as_bytes(), None).unwrap();
+    assert_eq!(aws.resources[0].attrs["username"], "<root_account>");
+    assert_eq!(aws.resources[0].attrs["mfa"], true);
 }
 
 #[test]
@@ -165,6 +276,20 @@ fn garbage_never_panics() {
         "user,arn,password_enabled,mfa_active\né,arn:aws:iam::1:user/x,true,true\n"
             .as_bytes()
             .to_vec(),
+        // Right shapes, wrong contents, for the bundle, API and log importers.
+        br#"{"vouch_capture": 1, "system": "github", "captures": [{"request": "GET /orgs/a/members", "status": 200, "body": {}}]}"#.to_vec(),
+        br#"{"vouch_capture": 1, "system": "github", "captures": [{"request": "GET /repos/a/b/pulls/x/reviews", "status": 200, "body": [{"state": 5}]}, {"request": "GET", "status": 99999}]}"#.to_vec(),
+        br#"{"vouch_capture": 1, "system": "github", "captures": [{"request": "GET /repos/a/b/branches//protection", "status": 200, "body": [1]}, {"request": "GET /%ZZ%", "status": 404}]}"#.to_vec(),
+        br#"{"vouch_capture": 1, "system": "github", "captures": [{"request": "GET /repos/a/b/branches/m/protection", "status": 200, "body": {"required_pull_request_reviews": {"required_approving_review_count": -1}}}]}"#.to_vec(),
+        br#"{"vouch_capture": 1, "system": "okta", "captures": [{"request": "GET /api/v1/users/1/factors", "status": 200, "body": [{"status": null}]}, 3]}"#.to_vec(),
+        br#"{"vouch_capture": 1, "system": "google_workspace", "captures": [{"request": "GET /admin/directory/v1/users", "status": 200, "body": {"users": [{"primaryEmail": ""}]}}]}"#.to_vec(),
+        br#"{"vouch_capture": 18446744073709551615, "system": null, "captures": null}"#.to_vec(),
+        br#"[{"full_name": 1, "default_branch": null}]"#.to_vec(),
+        br#"[{"number": -1, "merged_at": 3, "base": {"repo": {"full_name": []}}}]"#.to_vec(),
+        br#"[{"class_uid": 2004, "metadata": {"product": {"name": "Prowler"}}, "resources": 3}]"#.to_vec(),
+        br#"{"host": {"hostname": "h", "seen_time": 1, "policies": [{"name": "p", "response": 1}]}}"#.to_vec(),
+        b"{\"hostIdentifier\": \"h\", \"name\": \"q\"}\n{\"hostIdentifier\": \"h\", \"name\": \"q\", \"calendarTime\": \"Mon Xyz 99 99:99:99 2026 UTC\", \"snapshot\": 1}\n".to_vec(),
+        "{\"hostIdentifier\": \"h\", \"name\": \"q\", \"unixTime\": 9223372036854775807, \"snapshot\": []}\n{\"hostIdentifier\": \"é\"\n".as_bytes().to_vec(),
     ];
     let mut seed = 42;
     for len in [1, 7, 64, 512, 4096] {
@@ -197,4 +322,55 @@ fn garbage_never_panics() {
             }
         }
     }
+}
+
+/// The sizes the benchmark imports: 50,000 accounts and 200,000 pull requests with reviews.
+/// Ignored by default (seconds in a debug build); run with `--ignored --release` to check
+/// that nothing quadratic crept in.
+#[test]
+#[ignore]
+fn large_exports_import_in_linear_time() {
+    use serde_json::json;
+    let members: Vec<_> = (0..50_000)
+        .map(|i| json!({"login": format!("user{i}")}))
+        .collect();
+    let okta: Vec<_> = (0..50_000)
+        .map(|i| json!({"id": format!("00u{i}"), "status": "ACTIVE", "profile": {"login": format!("user{i}@example.com")}}))
+        .collect();
+    let mut captures = vec![
+        json!({"request": "GET /orgs/acme/members", "fetched_at": "2026-11-23T06:00:00Z", "status": 200, "body": members}),
+        json!({"request": "GET /orgs/acme/members?filter=2fa_disabled", "fetched_at": "2026-11-23T06:00:00Z", "status": 200, "body": [{"login": "user7"}]}),
+    ];
+    for page in 0..2_000 {
+        let pulls: Vec<_> = (0..100)
+            .map(|k| {
+                let n = page * 100 + k;
+                json!({"number": n, "user": {"login": "user1"}, "merged_at": "2026-11-02T09:00:00Z",
+                       "base": {"ref": "main", "repo": {"full_name": "acme/api"}}, "head": {"sha": "x"}})
+            })
+            .collect();
+        captures.push(
+            json!({"request": format!("GET /repos/acme/api/pulls?state=closed&page={page}"),
+            "fetched_at": "2026-11-23T06:00:00Z", "status": 200, "body": pulls}),
+        );
+    }
+    for n in 0..200_000 {
+        captures.push(json!({"request": format!("GET /repos/acme/api/pulls/{n}/reviews"), "fetched_at": "2026-11-23T06:00:00Z",
+            "status": 200, "body": [{"user": {"login": "user2"}, "state": "APPROVED", "submitted_at": "2026-11-01T10:00:00Z"}]}));
+    }
+    let bundle = json!({"vouch_capture": 1, "system": "github", "captures": captures}).to_string();
+    let start = std::time::Instant::now();
+    let parsed: serde_json::Value = serde_json::from_str(&bundle).unwrap();
+    eprintln!("parse alone: {:?}", start.elapsed());
+    drop(parsed);
+    let start = std::time::Instant::now();
+    let c = import(bundle.as_bytes(), None).unwrap();
+    assert_eq!(c.resources.len(), 250_000);
+    assert_eq!(c.resources.last().unwrap().attrs["approvals"], 1);
+    eprintln!("github: {:?} for {} bytes", start.elapsed(), bundle.len());
+    let okta = serde_json::Value::from(okta).to_string();
+    let start = std::time::Instant::now();
+    let c = import(okta.as_bytes(), None).unwrap();
+    assert_eq!(c.resources.len(), 50_000);
+    eprintln!("okta: {:?}", start.elapsed());
 }
