@@ -401,8 +401,13 @@ impl Session {
     }
 
     fn retry_wait(&self, resp: &Response, attempt: u32) -> Retry {
+        // GitHub answers a spent primary quota with 403 and `x-ratelimit-remaining: 0`, and a
+        // secondary rate limit with 403 (or 429) and `Retry-After`: neither is about the
+        // credentials.
         let rate_limited = resp.status == 429
-            || (resp.status == 403 && header(&resp.headers, "x-ratelimit-remaining") == Some("0"));
+            || (resp.status == 403
+                && (header(&resp.headers, "x-ratelimit-remaining") == Some("0")
+                    || header(&resp.headers, "retry-after").is_some()));
         let transient = matches!(resp.status, 500 | 502 | 503 | 504);
         if !rate_limited && !transient {
             return Retry::No;

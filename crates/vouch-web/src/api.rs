@@ -38,6 +38,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/settings", get(get_settings).put(put_settings))
         .merge(crate::control_api::routes())
         .merge(crate::evidence_api::routes())
+        // Collected resources: imports, runs, resources and account owners.
+        .merge(crate::collect_api::routes())
         .method_not_allowed_fallback(method_not_allowed)
 }
 
@@ -80,6 +82,7 @@ pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::control_api::ControlApiDoc::openapi());
     doc.merge(crate::evidence_api::EvidenceApiDoc::openapi());
+    doc.merge(crate::collect_api::CollectApiDoc::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     doc.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
     doc

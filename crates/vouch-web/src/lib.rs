@@ -7,6 +7,8 @@
 #![forbid(unsafe_code)]
 
 mod api;
+mod collect_api;
+mod collect_pages;
 mod control_api;
 mod control_pages;
 mod error;
@@ -41,6 +43,8 @@ pub fn router(app: App, config: WebConfig, sso: Option<Arc<vouch_sso::OidcClient
         .merge(pages::routes())
         .merge(control_pages::routes())
         .merge(evidence_pages::routes())
+        // Collected resources: resources, imports, runs and accounts (pages).
+        .merge(collect_pages::routes())
         .merge(sso::routes())
         .nest("/api/v1", api::routes())
         .route("/api/openapi.json", axum::routing::get(api::openapi_json))

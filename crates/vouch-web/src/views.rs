@@ -42,6 +42,12 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "evidence_new.html",
     "evidence.html",
     "vault.html",
+    "resources.html",
+    "resource.html",
+    "import_new.html",
+    "runs.html",
+    "run.html",
+    "accounts.html",
 ];
 
 const STYLESHEET: &str = include_str!("../assets/app.css");
@@ -105,6 +111,14 @@ const NAV: &[(&str, &[NavItem])] = &[
             NavItem("/evidence", "Evidence", Some(Action::ViewOwnEvidence)),
             NavItem("/criteria", "Criteria", Some(Action::ViewCriteria)),
             NavItem("/scope", "Scope", Some(Action::ViewControls)),
+        ],
+    ),
+    (
+        "Collected",
+        &[
+            NavItem("/resources", "Resources", Some(Action::ViewResources)),
+            NavItem("/accounts", "Accounts", Some(Action::ViewResources)),
+            NavItem("/runs", "Collection runs", Some(Action::ViewResources)),
         ],
     ),
     (

@@ -109,6 +109,31 @@ enum Command {
     /// Check everything that must not change: the audit chain and every evidence blob
     /// (re-hashed); exit 1 if anything is missing, altered or orphaned
     Verify,
+    /// Import exported files (HR roster, AWS credential report, GitHub/Okta/Google exports,
+    /// scanner reports, …) as one collection run; exit 1 if the run failed
+    Import(crate::collect_cli::ImportArgs),
+    /// Collected resources (people, accounts, repositories, …) and their history
+    Resources(crate::collect_cli::ResourcesArgs),
+    /// Collection runs (imports and integrations)
+    Runs {
+        #[command(subcommand)]
+        command: crate::collect_cli::RunsCommand,
+    },
+    /// Run an integration now (or every enabled one); exit 1 if a run failed
+    Collect {
+        /// The integration's name [default: every enabled integration]
+        name: Option<String>,
+    },
+    /// Integrations: the systems Vouch reads live (GitHub, Okta, Google Workspace, AWS)
+    Integrations {
+        #[command(subcommand)]
+        command: crate::collect_cli::IntegrationsCommand,
+    },
+    /// Accounts and who owns them; `list --unlinked` exits 1 when some account has no owner
+    Accounts {
+        #[command(subcommand)]
+        command: crate::collect_cli::AccountsCommand,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -526,6 +551,38 @@ async fn run(cli: Cli) -> Result<Exit, Failure> {
             let cfg = load(&overrides(&g, None))?;
             let app = crate::serve::open_app(&cfg).await?;
             crate::evidence_cli::evidence(&app, &cli_actor(), command, g.json).await
+        }
+        Command::Import(args) => {
+            let cfg = load(&overrides(&g, None))?;
+            let app = crate::serve::open_app(&cfg).await?;
+            crate::collect_cli::import(&app, &cli_actor(), args, g.json).await
+        }
+        Command::Resources(args) => {
+            let cfg = load(&overrides(&g, None))?;
+            let app = crate::serve::open_app(&cfg).await?;
+            crate::collect_cli::resources(&app, &cli_actor(), args, g.json).await
+        }
+        Command::Runs { command } => {
+            let cfg = load(&overrides(&g, None))?;
+            let app = crate::serve::open_app(&cfg).await?;
+            crate::collect_cli::runs(&app, &cli_actor(), command, g.json).await
+        }
+        Command::Collect { name } => {
+            let cfg = load(&overrides(&g, None))?;
+            let app = crate::serve::open_app(&cfg).await?;
+            crate::serve::sync_integrations(&app, &cfg).await?;
+            crate::collect_cli::collect(&app, &cli_actor(), name, g.json).await
+        }
+        Command::Integrations { command } => {
+            let cfg = load(&overrides(&g, None))?;
+            let app = crate::serve::open_app(&cfg).await?;
+            crate::serve::sync_integrations(&app, &cfg).await?;
+            crate::collect_cli::integrations(&app, &cli_actor(), command, g.json).await
+        }
+        Command::Accounts { command } => {
+            let cfg = load(&overrides(&g, None))?;
+            let app = crate::serve::open_app(&cfg).await?;
+            crate::collect_cli::accounts(&app, &cli_actor(), command, g.json).await
         }
         Command::Verify => {
             let cfg = load(&overrides(&g, None))?;

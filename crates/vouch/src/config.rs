@@ -25,6 +25,114 @@ pub struct Config {
     pub login_window_minutes: u64,
     pub oidc: Option<OidcSection>,
     pub evidence: EvidenceSection,
+    /// `[integrations.NAME]` tables: integrations kept as the file says (created or updated
+    /// at start-up; the UI shows them like any other).
+    pub integrations: Vec<ConfigIntegration>,
+}
+
+/// One `[integrations.NAME]` table.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConfigIntegration {
+    pub name: String,
+    pub kind: String,
+    /// The `settings` sub-table, as JSON.
+    pub settings: serde_json::Value,
+    /// From `secret` or `secret_file`.
+    #[serde(serialize_with = "redacted")]
+    pub secret: Option<String>,
+    pub schedule_minutes: Option<i64>,
+    pub enabled: bool,
+    pub controls: Vec<String>,
+}
+
+/// Reads the `[integrations.NAME]` tables, reporting each problem with its place.
+fn integrations_from(
+    table: toml::Table,
+    origin: &str,
+    errors: &mut Vec<String>,
+) -> Vec<ConfigIntegration> {
+    let mut out = vec![];
+    for (name, v) in table {
+        let place = format!("{origin}: integrations.{name}");
+        let toml::Value::Table(mut t) = v else {
+            errors.push(format!("{place}: must be a table ([integrations.{name}])"));
+            continue;
+        };
+        let kind = match t.remove("kind") {
+            Some(toml::Value::String(k)) => k,
+            _ => {
+                errors.push(format!(
+                    "{place}.kind: give the kind (github, okta, google_workspace or aws)"
+                ));
+                continue;
+            }
+        };
+        let secret = match (t.remove("secret"), t.remove("secret_file")) {
+            (Some(toml::Value::String(s)), None) => Some(s),
+            (None, Some(toml::Value::String(p))) => {
+                read_secret_file(&p, &format!("{place}.secret_file"), errors)
+            }
+            (None, None) => None,
+            (Some(_), Some(_)) => {
+                errors.push(format!("{place}: give secret or secret_file, not both"));
+                None
+            }
+            _ => {
+                errors.push(format!("{place}.secret: must be a string"));
+                None
+            }
+        };
+        let schedule_minutes = match t.remove("schedule_minutes") {
+            None => None,
+            Some(toml::Value::Integer(i)) => Some(i),
+            Some(_) => {
+                errors.push(format!("{place}.schedule_minutes: must be a number of minutes"));
+                None
+            }
+        };
+        let enabled = match t.remove("enabled") {
+            None => true,
+            Some(toml::Value::Boolean(b)) => b,
+            Some(_) => {
+                errors.push(format!("{place}.enabled: must be true or false"));
+                true
+            }
+        };
+        let controls = match t.remove("controls") {
+            None => vec![],
+            Some(toml::Value::Array(a)) if a.iter().all(toml::Value::is_str) => a
+                .iter()
+                .filter_map(|c| c.as_str().map(str::to_string))
+                .collect(),
+            Some(_) => {
+                errors.push(format!("{place}.controls: must be a list of control ids"));
+                vec![]
+            }
+        };
+        let settings = match t.remove("settings") {
+            None => serde_json::json!({}),
+            Some(v @ toml::Value::Table(_)) => serde_json::to_value(v).unwrap_or_default(),
+            Some(_) => {
+                errors.push(format!("{place}.settings: must be a table"));
+                serde_json::json!({})
+            }
+        };
+        for k in t.keys() {
+            errors.push(format!(
+                "{place}: unknown key '{k}' (kind, settings, secret, secret_file, schedule_minutes, enabled, controls)"
+            ));
+        }
+        out.push(ConfigIntegration {
+            name,
+            kind,
+            settings,
+            secret,
+            schedule_minutes,
+            enabled,
+            controls,
+        });
+    }
+    out
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -279,6 +387,7 @@ fn read_secret_file(path: &str, origin: &str, errors: &mut Vec<String>) -> Optio
 pub fn load(over: &Overrides, env: &BTreeMap<String, String>) -> (Option<Config>, Report) {
     let mut rep = Report::default();
     let mut raw: BTreeMap<String, Raw> = BTreeMap::new();
+    let mut file_integrations = Vec::new();
     let known = |k: &str| KEYS.iter().find(|x| x.0 == k);
 
     for (k, _, def, _) in KEYS {
@@ -307,7 +416,18 @@ pub fn load(over: &Overrides, env: &BTreeMap<String, String>) -> (Option<Config>
     if let Some(path) = file {
         match std::fs::read_to_string(&path) {
             Ok(text) => match text.parse::<toml::Table>() {
-                Ok(table) => {
+                Ok(mut table) => {
+                    match table.remove("integrations") {
+                        None => {}
+                        Some(toml::Value::Table(t)) => {
+                            file_integrations =
+                                integrations_from(t, &path.display().to_string(), &mut rep.errors);
+                        }
+                        Some(_) => rep.errors.push(format!(
+                            "{}: integrations: write each as a table, [integrations.NAME]",
+                            path.display()
+                        )),
+                    }
                     let mut flat = Vec::new();
                     flatten("", &toml::Value::Table(table), &mut flat);
                     let origin = path.display().to_string();
@@ -656,6 +776,7 @@ pub fn load(over: &Overrides, env: &BTreeMap<String, String>) -> (Option<Config>
         login_window_minutes: window.unwrap() as u64,
         oidc,
         evidence,
+        integrations: file_integrations,
     };
     (Some(cfg), rep)
 }

@@ -4,6 +4,7 @@
 mod bench;
 mod bench_upload;
 mod cli;
+mod collect_cli;
 mod config;
 mod controls_cli;
 mod demo;

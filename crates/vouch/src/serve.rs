@@ -33,7 +33,36 @@ pub fn app_config(cfg: &Config) -> AppConfig {
         trust_idp_mfa: cfg.oidc.as_ref().is_none_or(|o| o.trust_idp_mfa),
         evidence_max_bytes: cfg.evidence.max_file_bytes,
         evidence_retention_days: cfg.evidence.retention_days,
+        ..AppConfig::default()
     }
+}
+
+/// Makes the stored integrations match the configuration file's `[integrations.NAME]`.
+pub async fn sync_integrations(app: &vouch_app::App, cfg: &Config) -> Result<(), Failure> {
+    if cfg.integrations.is_empty() {
+        return Ok(());
+    }
+    let wanted = cfg
+        .integrations
+        .iter()
+        .map(|i| vouch_app::integrations::IntegrationInput {
+            name: i.name.clone(),
+            kind: i.kind.clone(),
+            settings: i.settings.clone(),
+            secret: i.secret.clone(),
+            schedule_minutes: i.schedule_minutes,
+            enabled: i.enabled,
+            controls: i.controls.clone(),
+        })
+        .collect();
+    let written = app
+        .sync_config_integrations(&vouch_app::Actor::system(), wanted)
+        .await
+        .map_err(|e| Failure::usage(format!("configuration file integrations: {e}")))?;
+    if !written.is_empty() {
+        tracing::info!(integrations = ?written, "integrations from the configuration file written");
+    }
+    Ok(())
 }
 
 /// Opens the evidence vault the configuration names; uploads are staged in the data folder.
@@ -112,6 +141,20 @@ pub async fn run(cfg: &Config, app: App, banner: Option<String>) -> Result<(), F
         println!("  open  {}/setup?token={token}", cfg.public_url);
         println!("  or run  vouch user create-admin --email you@example.com --name \"Your Name\"");
     }
+
+    // Scheduled collection: every instance looks for due integrations; the database decides
+    // which instance runs each one.
+    sync_integrations(&app, cfg).await?;
+    let scheduler = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(30));
+        loop {
+            tick.tick().await;
+            if let Err(e) = scheduler.run_due_integrations().await {
+                tracing::warn!(error = %e, "scheduled collection failed");
+            }
+        }
+    });
 
     // Housekeeping: expired sessions and abandoned sign-ins.
     let housekeeping = app.clone();

@@ -40,6 +40,13 @@ async fn retries_429_and_5xx_then_captures_only_the_final_answer() {
                     )
                         .into_response(),
                     1 => (StatusCode::SERVICE_UNAVAILABLE, "busy").into_response(),
+                    // GitHub's secondary rate limit: a 403 that is not about credentials.
+                    2 => (
+                        StatusCode::FORBIDDEN,
+                        [("retry-after", "0")],
+                        axum::Json(serde_json::json!({"message": "You have exceeded a secondary rate limit."})),
+                    )
+                        .into_response(),
                     _ => axum::Json(serde_json::json!([{"id": 1}])).into_response(),
                 }
             }),
@@ -50,7 +57,7 @@ async fn retries_429_and_5xx_then_captures_only_the_final_answer() {
     let (resp, json) = s.get_json("/flaky?x=1").await.unwrap();
     assert_eq!(resp.status, 200);
     assert_eq!(json[0]["id"], 1);
-    assert_eq!(hits.load(Ordering::SeqCst), 3);
+    assert_eq!(hits.load(Ordering::SeqCst), 4);
     let bundle = s.into_bundle();
     assert_eq!(
         bundle.captures.len(),
