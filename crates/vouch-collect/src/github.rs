@@ -24,9 +24,9 @@
 //! - `GET /repos/{o}/{r}/pulls/{n}/reviews`: the reviews of that pull request, with
 //!   `approvals` (distinct reviewers other than the author whose latest decisive review is an
 //!   approval), `approved_by` and `reviewed` (`approvals >= 1`). A pull request without a
-//!   reviews capture has `approvals: 0` and `reviewed: false` when the bundle holds reviews for
-//!   other pull requests of its repository (so the run fetched reviews and there were none),
-//!   and null otherwise (unknown).
+//!   reviews capture has them all null (unknown): the connector captures the reviews of every
+//!   pull request it reads them for, even an empty list, so a missing capture means "not read"
+//!   (a pull request older than the run's look-back), never "no reviews".
 //!
 //! Other paths are reported in a warning. A status other than 200 (or 404 for branch
 //! protection) is an error at the capture: the run did not get that response, and importing
@@ -100,8 +100,6 @@ struct Read {
     pulls: Vec<(Resource, Option<String>, String)>,
     /// `o/r#n` in lower case → the reviews read for it.
     reviews: HashMap<String, Vec<Review>>,
-    /// Repositories (lower case) for which the bundle holds reviews.
-    repos_with_reviews: HashSet<String>,
     /// Paths not read, with how many captures had them.
     unknown: BTreeMap<String, usize>,
 }
@@ -197,7 +195,6 @@ fn read_capture(read: &mut Read, c: &Captured<'_>) -> Result<(), ImportError> {
                     submitted_at: item.opt_instant("submitted_at")?,
                 });
             }
-            read.repos_with_reviews.insert(full);
             Ok(())
         }
         _ => {
@@ -502,18 +499,9 @@ fn emit(mut read: Read, out: &mut Out) -> Result<(), ImportError> {
     }
     for (r, author, place) in read.pulls {
         let key = r.key.to_lowercase();
-        let repo = r.attrs["repository"]
-            .as_str()
-            .unwrap_or_default()
-            .to_lowercase();
         // Taken out, so what is left at the end is reviews of pull requests not listed.
         let r = match read.reviews.remove(&key) {
             Some(mut list) => with_reviews(r, author.as_deref(), &mut list),
-            None if read.repos_with_reviews.contains(&repo) => r
-                .with("reviews", Vec::<Value>::new())
-                .with("approvals", 0)
-                .with("reviewed", false)
-                .with("approved_by", Vec::<Value>::new()),
             None => r
                 .with("reviews", Value::Null)
                 .with("approvals", Value::Null)
@@ -732,13 +720,14 @@ mod tests {
         assert_eq!(two.attrs["approvals"], 0);
         assert_eq!(two.attrs["approved_by"], json!([]));
         assert_eq!(two.attrs["reviewed"], false);
-        // No reviews capture, but the run fetched reviews for this repository: none.
+        // No reviews capture, though the run read reviews of other pull requests of this
+        // repository: not read, so unknown (a false "unreviewed" would be a false finding).
         let three = find(&c, "acme/api#3");
         assert_eq!(three.attrs["merged"], false);
         assert_eq!(three.attrs["merged_at"], Value::Null);
-        assert_eq!(three.attrs["approvals"], 0);
-        assert_eq!(three.attrs["reviewed"], false);
-        assert_eq!(three.attrs["reviews"], json!([]));
+        assert_eq!(three.attrs["approvals"], Value::Null);
+        assert_eq!(three.attrs["reviewed"], Value::Null);
+        assert_eq!(three.attrs["reviews"], Value::Null);
         // No reviews captured for the repository at all: unknown.
         let nine = find(&c, "acme/web#9");
         assert_eq!(nine.attrs["merged_by"], "ana");
