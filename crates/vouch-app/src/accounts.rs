@@ -3,7 +3,7 @@
 //! A link is decided in this order: a manual decision (a link to a person, or "service
 //! account"), recorded with its audit event; else the account's `email` equals a person's
 //! email; else its `username` equals a person's email, the part of it before `@`, or the
-//! person's `username` attribute. An account that none of these places is **unlinked**: an
+//! person's `username` or `github_username` attribute (from the roster's column). An account that none of these places is **unlinked**: an
 //! account nobody owns is a finding, so the list of them is a first-class view.
 //!
 //! Links are computed when read, from the current roster and the manual decisions, so a new
@@ -100,8 +100,10 @@ impl App {
                     .entry(local.to_string())
                     .or_insert(email.clone());
             }
-            if let Some(u) = text(p, "username") {
-                by_username.insert(u, email.clone());
+            for attr in ["username", "github_username"] {
+                if let Some(u) = text(p, attr) {
+                    by_username.insert(u, email.clone());
+                }
             }
             let person = Person {
                 email: email.clone(),
@@ -156,7 +158,13 @@ impl App {
         let mut out = Vec::with_capacity(accounts.len());
         for account in accounts {
             let link = links.get(&account.id).cloned();
+            let is_root = account.attrs.get("is_root").and_then(|v| v.as_bool()) == Some(true);
             let owner = match &link {
+                // The AWS account's root user belongs to the company, not to a person; tests of
+                // its use are the controls' business.
+                None if is_root => Owner::Service {
+                    note: "the AWS account's root user".into(),
+                },
                 Some(l) if l.service => Owner::Service {
                     note: l.note.clone(),
                 },

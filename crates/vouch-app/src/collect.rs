@@ -109,6 +109,29 @@ impl App {
             ));
         }
         self.check_controls(&req.controls).await?;
+        let limit = self.config.import_max_bytes;
+        if let Some(big) = req.files.iter().find(|f| f.staged.size > limit) {
+            // Not read and not kept: a file this size is almost always the wrong file, and
+            // the importer reads a file whole.
+            let message = format!(
+                "{}: the file is {} bytes; Vouch imports files up to {limit} bytes (collect.import_max_bytes): split the export or raise the limit",
+                big.name, big.staged.size
+            );
+            let source = RunSource {
+                source: "import".into(),
+                kind: req.kind.map_or("unknown", ImportKind::as_str).to_string(),
+                trigger: "import",
+                collector_version: IMPORTER_VERSION.into(),
+                controls: req.controls,
+                title: String::new(),
+            };
+            let failure = RunFailure {
+                message,
+                system: None,
+                scope: req.scope.unwrap_or_else(|| "import".into()),
+            };
+            return self.record_failure(actor, source, vec![], failure).await;
+        }
         let names: Vec<String> = req.files.iter().map(|f| f.name.clone()).collect();
         let paths: Vec<std::path::PathBuf> = req
             .files
@@ -120,10 +143,10 @@ impl App {
         let parsed = tokio::task::spawn_blocking(move || parse_files(&names, &paths, forced))
             .await
             .map_err(|e| AppError::Vault(format!("the importer stopped: {e}")))?;
-        let kind_label = match (&parsed, forced) {
-            (Ok(c), _) => c.kind.as_str().to_string(),
-            (Err(_), Some(k)) => k.as_str().to_string(),
-            (Err(_), None) => "unknown".to_string(),
+        let kind_label = match &parsed {
+            Ok(c) => c.kind.as_str().to_string(),
+            Err((Some(k), _)) => k.as_str().to_string(),
+            Err((None, _)) => "unknown".to_string(),
         };
         let source = RunSource {
             source: "import".into(),
@@ -146,7 +169,7 @@ impl App {
                 self.record_success(actor, source, req.files, collection, scope)
                     .await
             }
-            Err(message) => {
+            Err((_, message)) => {
                 let failure = RunFailure {
                     message,
                     system: None,
@@ -413,13 +436,19 @@ fn parse_files(
     names: &[String],
     paths: &[std::path::PathBuf],
     forced: Option<ImportKind>,
-) -> Result<Collection, String> {
+) -> Result<Collection, (Option<ImportKind>, String)> {
+    let what = |e: String, bytes: Option<&[u8]>| {
+        (forced.or_else(|| bytes.and_then(ImportKind::detect)), e)
+    };
     let mut merged: Option<Collection> = None;
     let mut seen: HashMap<(ResourceKind, String), String> = HashMap::new();
     for (name, path) in names.iter().zip(paths) {
-        let bytes = std::fs::read(path).map_err(|e| format!("{name}: cannot read it: {e}"))?;
-        let c = vouch_collect::import(&bytes, forced)
-            .map_err(|ImportError { place, message }| format!("{name}, {place}: {message}"))?;
+        let bytes =
+            std::fs::read(path).map_err(|e| what(format!("{name}: cannot read it: {e}"), None))?;
+        let c =
+            vouch_collect::import(&bytes, forced).map_err(|ImportError { place, message }| {
+                what(format!("{name}, {place}: {message}"), Some(&bytes))
+            })?;
         drop(bytes);
         match &mut merged {
             None => {
@@ -430,19 +459,25 @@ fn parse_files(
             }
             Some(m) => {
                 if m.kind != c.kind || m.system != c.system {
-                    return Err(format!(
-                        "{name}: this is {} from '{}', but the first file is {} from '{}'; import files of different kinds separately",
-                        c.kind.with_article(),
-                        c.system,
-                        m.kind.with_article(),
-                        m.system
+                    return Err((
+                        Some(m.kind),
+                        format!(
+                            "{name}: this is {} from '{}', but the first file is {} from '{}'; import files of different kinds separately",
+                            c.kind.with_article(),
+                            c.system,
+                            m.kind.with_article(),
+                            m.system
+                        ),
                     ));
                 }
                 for r in c.resources {
                     if let Some(first) = seen.insert((r.kind, r.key.clone()), name.clone()) {
-                        return Err(format!(
-                            "{name}: {} '{}' is also in {first}; each resource must be in one file",
-                            r.kind, r.key
+                        return Err((
+                            Some(m.kind),
+                            format!(
+                                "{name}: {} '{}' is also in {first}; each resource must be in one file",
+                                r.kind, r.key
+                            ),
                         ));
                     }
                     m.resources.push(r);
@@ -452,7 +487,7 @@ fn parse_files(
             }
         }
     }
-    merged.ok_or_else(|| "no files".to_string())
+    merged.ok_or_else(|| (forced, "no files".to_string()))
 }
 
 /// Compares a run's resources with the stored state of its system (read under the write

@@ -135,7 +135,9 @@ fn check_settings(kind: ConnectorKind, settings: &Value) -> Result<(), String> {
         ConnectorKind::GoogleWorkspace => {
             serde_json::from_value::<vouch_connect::google::Settings>(probe).map(|_| ())
         }
-        ConnectorKind::Aws => serde_json::from_value::<vouch_connect_aws::Settings>(probe).map(|_| ()),
+        ConnectorKind::Aws => {
+            serde_json::from_value::<vouch_connect_aws::Settings>(probe).map(|_| ())
+        }
     };
     result.map_err(|e| e.to_string())
 }
@@ -164,20 +166,19 @@ async fn fetch(
         ConnectorKind::GoogleWorkspace => {
             vouch_connect::google::fetch(&parse(settings)?, policy).await
         }
-        ConnectorKind::Aws => {
-            // Settings are checked by the connector before any request.
-            vouch_connect_aws::collect(&parse(settings)?, policy)
-                .await
-                .map(|f| f.bundle)
-        }
+        ConnectorKind::Aws => vouch_connect_aws::fetch(&parse(settings)?, policy).await,
     }
 }
 
 /// Reads a bundle into resources with the system's importer.
 fn read(kind: ConnectorKind, bundle: &CaptureBundle) -> Result<vouch_collect::Collection, String> {
     let result = match kind {
-        ConnectorKind::Github => vouch_collect::import(&bundle.to_bytes(), Some(ImportKind::GithubJson)),
-        ConnectorKind::Okta => vouch_collect::import(&bundle.to_bytes(), Some(ImportKind::OktaJson)),
+        ConnectorKind::Github => {
+            vouch_collect::import(&bundle.to_bytes(), Some(ImportKind::GithubJson))
+        }
+        ConnectorKind::Okta => {
+            vouch_collect::import(&bundle.to_bytes(), Some(ImportKind::OktaJson))
+        }
         ConnectorKind::GoogleWorkspace => {
             vouch_collect::import(&bundle.to_bytes(), Some(ImportKind::GoogleWorkspaceJson))
         }
@@ -201,7 +202,12 @@ impl App {
         self.authorize(actor, Action::ViewResources)?;
         let mut out = vec![];
         for i in self.store.list_integrations().await? {
-            let last_run = self.store.list_runs(Some(&i.name), 1).await?.into_iter().next();
+            let last_run = self
+                .store
+                .list_runs(Some(&i.name), 1)
+                .await?
+                .into_iter()
+                .next();
             let label = ConnectorKind::parse(&i.kind).map_or("unknown", ConnectorKind::label);
             out.push(IntegrationView {
                 integration: i,
@@ -318,8 +324,7 @@ impl App {
                 format!("run at most every {MIN_SCHEDULE_MINUTES} minutes"),
             ));
         }
-        if let Err(AppError::Validation(mut more)) = self.check_controls(&input.controls).await
-        {
+        if let Err(AppError::Validation(mut more)) = self.check_controls(&input.controls).await {
             errors.append(&mut more);
         }
         if !errors.is_empty() {
@@ -413,7 +418,11 @@ impl App {
             .await?
             .ok_or_else(|| AppError::NotFound(format!("integration {name}")))?;
         let kind = kind_of(&record)?;
-        let secret = self.store.integration_secret(name).await?.unwrap_or_default();
+        let secret = self
+            .store
+            .integration_secret(name)
+            .await?
+            .unwrap_or_default();
         let scope = format!("integration:{name}");
         let source = RunSource {
             source: name.to_string(),
@@ -453,14 +462,18 @@ impl App {
             .await
             .map_err(|e| AppError::Vault(format!("the importer stopped: {e}")))?;
         match collection {
-            Ok(c) => self.record_success(actor, source, vec![file], c, scope).await,
+            Ok(c) => {
+                self.record_success(actor, source, vec![file], c, scope)
+                    .await
+            }
             Err(message) => {
                 let failure = RunFailure {
                     message,
                     system: Some(kind.as_str().to_string()),
                     scope,
                 };
-                self.record_failure(actor, source, vec![file], failure).await
+                self.record_failure(actor, source, vec![file], failure)
+                    .await
             }
         }
     }
@@ -489,7 +502,9 @@ impl App {
                 .await
             {
                 Ok(run) => runs.push(run),
-                Err(e) => tracing::error!(integration = %i.name, error = %e, "scheduled run could not be recorded"),
+                Err(e) => {
+                    tracing::error!(integration = %i.name, error = %e, "scheduled run could not be recorded")
+                }
             }
         }
         Ok(runs)

@@ -80,7 +80,11 @@ async fn settings_are_checked_and_the_credential_is_never_given_back() {
             schedule_minutes: Some(1),
             ..github_input(&fake, None)
         };
-        let err = app.put_integration(&cli, bad).await.unwrap_err().to_string();
+        let err = app
+            .put_integration(&cli, bad)
+            .await
+            .unwrap_err()
+            .to_string();
         for expected in [
             "name: use lower-case letters",
             "'token' is a credential",
@@ -102,10 +106,16 @@ async fn settings_are_checked_and_the_credential_is_never_given_back() {
             .to_string();
         assert!(err.contains("missing field `org`"), "{err}");
 
-        let created = app.put_integration(&cli, github_input(&fake, None)).await.unwrap();
+        let created = app
+            .put_integration(&cli, github_input(&fake, None))
+            .await
+            .unwrap();
         assert!(created.has_secret);
         let shown = serde_json::to_string(&app.integrations(&cli).await.unwrap()).unwrap();
-        assert!(!shown.contains(&fake.state().token), "the list never shows the token");
+        assert!(
+            !shown.contains(&fake.state().token),
+            "the list never shows the token"
+        );
         // Changing the schedule without a secret keeps the stored one.
         app.put_integration(
             &cli,
@@ -116,7 +126,10 @@ async fn settings_are_checked_and_the_credential_is_never_given_back() {
         )
         .await
         .unwrap();
-        let run = app.run_integration(&cli, "github-acme", Trigger::Manual).await.unwrap();
+        let run = app
+            .run_integration(&cli, "github-acme", Trigger::Manual)
+            .await
+            .unwrap();
         assert_eq!(run.status, "succeeded", "{:?}", run.error);
         let log = serde_json::to_string(
             &app.audit_events(&cli, &vouch_store::AuditFilter::default())
@@ -125,7 +138,10 @@ async fn settings_are_checked_and_the_credential_is_never_given_back() {
         )
         .unwrap();
         assert!(log.contains("integration.create") && log.contains("secret_changed"));
-        assert!(!log.contains(&fake.state().token), "the audit log never holds the token");
+        assert!(
+            !log.contains(&fake.state().token),
+            "the audit log never holds the token"
+        );
     }
 }
 
@@ -136,15 +152,27 @@ async fn runs_track_deletions_and_a_failed_run_keeps_the_last_good_state() {
         let clock = Arc::new(ManualClock::new(datetime!(2026-11-23 06:00 UTC)));
         let app = app_on(db.store.clone(), clock.clone());
         let cli = Actor::cli();
-        app.put_integration(&cli, github_input(&fake, None)).await.unwrap();
+        app.put_integration(&cli, github_input(&fake, None))
+            .await
+            .unwrap();
 
-        let run = app.run_integration(&cli, "github-acme", Trigger::Manual).await.unwrap();
+        let run = app
+            .run_integration(&cli, "github-acme", Trigger::Manual)
+            .await
+            .unwrap();
         assert_eq!(run.status, "succeeded", "{:?}", run.error);
         assert_eq!(run.scope, "integration:github-acme");
         assert_eq!(run.system.as_deref(), Some("github"));
         assert_eq!(accounts(&app).await, ["ana", "ben", "cara", "dev", "eve"]);
-        let raw = app.evidence(&cli, run.evidence_id.as_deref().unwrap()).await.unwrap();
-        assert_eq!(raw.evidence.current.files.len(), 1, "the capture bundle is kept");
+        let raw = app
+            .evidence(&cli, run.evidence_id.as_deref().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            raw.evidence.current.files.len(),
+            1,
+            "the capture bundle is kept"
+        );
 
         // Cara leaves the organisation; Ben's 2FA is switched off.
         {
@@ -152,7 +180,10 @@ async fn runs_track_deletions_and_a_failed_run_keeps_the_last_good_state() {
             st.members.retain(|m| m.login != "cara");
         }
         clock.advance(time::Duration::days(1));
-        let run = app.run_integration(&cli, "github-acme", Trigger::Manual).await.unwrap();
+        let run = app
+            .run_integration(&cli, "github-acme", Trigger::Manual)
+            .await
+            .unwrap();
         assert_eq!(run.counts["deleted"], 1, "{:?}", run.counts);
         assert_eq!(accounts(&app).await, ["ana", "ben", "dev", "eve"]);
         let before = accounts(&app).await;
@@ -161,29 +192,48 @@ async fn runs_track_deletions_and_a_failed_run_keeps_the_last_good_state() {
         fake.state().faults.rate_limited = 2;
         fake.state().faults.unavailable = 1;
         clock.advance(time::Duration::hours(1));
-        let run = app.run_integration(&cli, "github-acme", Trigger::Manual).await.unwrap();
+        let run = app
+            .run_integration(&cli, "github-acme", Trigger::Manual)
+            .await
+            .unwrap();
         assert_eq!(run.status, "succeeded", "{:?}", run.error);
 
         // A revoked token: failed, clear, nothing changed.
         fake.state().faults.revoked = true;
         clock.advance(time::Duration::hours(1));
-        let run = app.run_integration(&cli, "github-acme", Trigger::Manual).await.unwrap();
+        let run = app
+            .run_integration(&cli, "github-acme", Trigger::Manual)
+            .await
+            .unwrap();
         assert_eq!(run.status, "failed");
         let error = run.error.clone().unwrap();
-        assert!(error.contains("refused the credentials") && error.contains("401"), "{error}");
+        assert!(
+            error.contains("refused the credentials") && error.contains("401"),
+            "{error}"
+        );
         assert_eq!(accounts(&app).await, before);
 
         // Garbage where the members should be: failed, the responses kept, nothing changed.
         fake.state().faults.revoked = false;
         fake.state().faults.garbage_path = Some("/orgs/acme/members".into());
-        let run = app.run_integration(&cli, "github-acme", Trigger::Manual).await.unwrap();
+        let run = app
+            .run_integration(&cli, "github-acme", Trigger::Manual)
+            .await
+            .unwrap();
         assert_eq!(run.status, "failed");
-        assert!(run.error.as_deref().unwrap().contains("not JSON"), "{:?}", run.error);
+        assert!(
+            run.error.as_deref().unwrap().contains("not JSON"),
+            "{:?}",
+            run.error
+        );
         assert_eq!(accounts(&app).await, before);
         let (view, runs) = app.integration(&cli, "github-acme").await.unwrap();
         assert_eq!(view.last_run.unwrap().status, "failed");
         let statuses: Vec<&str> = runs.iter().map(|r| r.status.as_str()).collect();
-        assert_eq!(statuses, ["failed", "failed", "succeeded", "succeeded", "succeeded"]);
+        assert_eq!(
+            statuses,
+            ["failed", "failed", "succeeded", "succeeded", "succeeded"]
+        );
     }
 }
 
@@ -202,14 +252,23 @@ async fn two_instances_run_each_scheduled_run_once() {
         for round in 0..3 {
             let (a, b) = tokio::join!(one.run_due_integrations(), two.run_due_integrations());
             let made = a.unwrap().len() + b.unwrap().len();
-            assert_eq!(made, 1, "round {round}: exactly one instance runs the due run");
+            assert_eq!(
+                made, 1,
+                "round {round}: exactly one instance runs the due run"
+            );
             // Not due again until the schedule says so.
             let (a, b) = tokio::join!(one.run_due_integrations(), two.run_due_integrations());
             assert_eq!(a.unwrap().len() + b.unwrap().len(), 0, "round {round}");
             clock.advance(time::Duration::minutes(15));
         }
-        let runs = one.list_runs(&Actor::cli(), Some("github-acme"), 10).await.unwrap();
+        let runs = one
+            .list_runs(&Actor::cli(), Some("github-acme"), 10)
+            .await
+            .unwrap();
         assert_eq!(runs.len(), 3);
-        assert!(runs.iter().all(|r| r.trigger == "schedule" && r.status == "succeeded"));
+        assert!(
+            runs.iter()
+                .all(|r| r.trigger == "schedule" && r.status == "succeeded")
+        );
     }
 }

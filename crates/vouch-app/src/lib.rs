@@ -52,6 +52,8 @@ pub struct AppConfig {
     pub evidence_max_bytes: u64,
     /// Days evidence is kept after the last day it covers; `None` keeps it forever.
     pub evidence_retention_days: Option<u32>,
+    /// The largest file an import reads (the importers read a file whole).
+    pub import_max_bytes: u64,
     /// How integrations retry a system that is slow, rate-limited or failing.
     pub connector_retry: vouch_connect::http::RetryPolicy,
 }
@@ -66,6 +68,7 @@ impl Default for AppConfig {
             trust_idp_mfa: true,
             evidence_max_bytes: 4 * 1024 * 1024 * 1024,
             evidence_retention_days: None,
+            import_max_bytes: 1024 * 1024 * 1024,
             connector_retry: vouch_connect::http::RetryPolicy::default(),
         }
     }

@@ -42,8 +42,9 @@ pub struct CaptureBundle {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Capture {
     /// The method and the path with its query, relative to the API's base URL:
-    /// `GET /repos/acme/api/branches/main/protection`. For AWS query APIs, the service and
-    /// action: `POST iam ListUsers`.
+    /// `GET /repos/acme/api/branches/main/protection`. AWS query APIs carry their action in
+    /// the query (`GET /?Action=ListMFADevices&Version=2010-05-08&UserName=ana`); AWS JSON
+    /// APIs add the target and body (`POST / TrentService.DescribeKey {"KeyId":"…"}`).
     pub request: String,
     /// When the response arrived (RFC 3339, UTC).
     pub fetched_at: String,

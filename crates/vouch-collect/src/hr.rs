@@ -1,7 +1,7 @@
 //! HR roster CSV: one row per person, keyed by work email.
 //!
 //! Documented columns: `email`, `name`, `employee_id`, `department`, `manager_email`, `title`,
-//! `start_date`, `end_date`, `status`, `employment_type`. Common HR-export headers are accepted
+//! `start_date`, `end_date`, `status`, `employment_type`, `github_username`. Common HR-export headers are accepted
 //! as aliases (`Work Email`, `Employee #`, `Hire Date`, `Termination Date`, `Employment Status`,
 //! …; see [`COLUMNS`]); headers are compared normalised, so case,
 //! spaces and hyphens do not matter. `first_name` + `last_name` make the name when there is no
@@ -21,7 +21,7 @@ use vouch_domain::resource::{Resource, ResourceKind};
 use vouch_domain::validate;
 
 /// Each documented column with the header keys accepted for it.
-pub const COLUMNS: [(&str, &[&str]); 10] = [
+pub const COLUMNS: [(&str, &[&str]); 11] = [
     (
         "email",
         &[
@@ -105,6 +105,12 @@ pub const COLUMNS: [(&str, &[&str]); 10] = [
             "employee_type",
             "employment_category",
         ],
+    ),
+    (
+        // GitHub has no email for organisation members: this is how their accounts are
+        // linked to people.
+        "github_username",
+        &["github_username", "github", "github_login", "github_handle"],
     ),
 ];
 
@@ -216,7 +222,7 @@ pub(crate) fn import_roster(t: &Table) -> Result<Collection, ImportError> {
             }
         };
         r = r.with_opt("name", name);
-        for c in ["employee_id", "department", "title"] {
+        for c in ["employee_id", "department", "title", "github_username"] {
             r = r.with_opt(c, cell(c));
         }
         if let Some(m) = cell("manager_email") {

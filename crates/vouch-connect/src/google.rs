@@ -202,7 +202,13 @@ async fn access_token(
         ("assertion", assertion.expose()),
     ]);
     // A session of its own, dropped at the end of this function with its record.
-    let mut s = Session::new(SYSTEM, &account.token_uri, policy)?;
+    // Rooted at the endpoint's origin, so an error names the request as `POST /token`.
+    let root = url::Url::parse(&account.token_uri)
+        .and_then(|u| u.join("/"))
+        .map_err(|_| {
+            ConnectorError::Config("the service account key's token_uri is not a URL".into())
+        })?;
+    let mut s = Session::new(SYSTEM, root.as_str(), policy)?;
     let resp = s
         .send(
             Request::post(account.token_uri.clone(), body.into_bytes())

@@ -101,7 +101,8 @@ async fn a_revoked_key_a_wrong_admin_or_a_foreign_key_are_credentials_errors() {
     let err = google::fetch(&fake.settings(), fast()).await.unwrap_err();
     let msg = err.to_string();
     assert!(
-        matches!(&err, ConnectorError::Credentials { system, status: 400, .. } if system == "Google Workspace"),
+        matches!(&err, ConnectorError::Credentials { system, status: 400, request, .. }
+            if system == "Google Workspace" && request == "POST /token"),
         "{msg}"
     );
     assert!(msg.contains("Invalid JWT Signature"), "{msg}");

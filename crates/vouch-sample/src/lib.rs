@@ -212,7 +212,7 @@ pub fn write(dir: &Path, size: &Size, seed: u64, today: Date) -> io::Result<Mani
     add(
         &mut files,
         "hr_roster.csv",
-        "HR roster CSV (email, name, employee_id, department, manager_email, title, start_date, end_date, status, employment_type)",
+        "HR roster CSV (email, name, employee_id, department, manager_email, title, start_date, end_date, status, employment_type, github_username)",
     )?;
     let console_without_mfa = aws::write_report(
         &ctx,

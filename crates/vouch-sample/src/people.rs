@@ -711,6 +711,7 @@ pub fn write_roster(_ctx: &Ctx, world: &World, out: &mut Out) -> io::Result<()> 
         "end_date",
         "status",
         "employment_type",
+        "github_username",
     ])?;
     for p in &world.people {
         let manager = p.manager.map(|m| world.people[m].email.as_str());
@@ -725,6 +726,7 @@ pub fn write_roster(_ctx: &Ctx, world: &World, out: &mut Out) -> io::Result<()> 
             &p.end.map(fmt_date).unwrap_or_default(),
             p.status.as_str(),
             p.employment_type,
+            if p.github { p.login.as_str() } else { "" },
         ])?;
     }
     w.flush()?;

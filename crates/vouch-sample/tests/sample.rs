@@ -176,7 +176,8 @@ fn the_hr_roster_is_the_documented_csv() {
             "start_date",
             "end_date",
             "status",
-            "employment_type"
+            "employment_type",
+            "github_username"
         ]
     );
     assert_eq!(rows.len(), 40);

@@ -86,7 +86,9 @@ fn integrations_from(
             None => None,
             Some(toml::Value::Integer(i)) => Some(i),
             Some(_) => {
-                errors.push(format!("{place}.schedule_minutes: must be a number of minutes"));
+                errors.push(format!(
+                    "{place}.schedule_minutes: must be a number of minutes"
+                ));
                 None
             }
         };

@@ -85,8 +85,9 @@ pub const LEAVER: DemoPerson = DemoPerson {
     role: Role::ControlOwner,
 };
 
-/// Fills an empty store with the sample company.
-pub async fn seed(app: &App) -> Result<(), Failure> {
+/// Fills an empty store with the sample company. `data_dir` receives the company's exported
+/// files, which are then imported as the collections a real company would make.
+pub async fn seed(app: &App, data_dir: &std::path::Path) -> Result<(), Failure> {
     let cli = crate::cli::cli_actor();
     let first = &PEOPLE[0];
     let admin = app
@@ -157,6 +158,7 @@ pub async fn seed(app: &App) -> Result<(), Failure> {
 
     seed_programme(app, &find).await?;
     seed_evidence(app, &find).await?;
+    seed_collections(app, &data_dir.join("sample-company")).await?;
 
     // Jordan left in the spring: disabled, sessions ended, tokens revoked.
     app.update_user(
@@ -168,6 +170,65 @@ pub async fn seed(app: &App) -> Result<(), Failure> {
         },
     )
     .await?;
+    Ok(())
+}
+
+/// Writes the sample company's exports (HR roster, identity providers, GitHub, AWS,
+/// scanners, devices) and imports them, as a company that has not yet set up live
+/// integrations would. Its planted problems (a leaver still active, an admin without MFA, an
+/// unreviewed merge, unowned accounts) are then there to find.
+async fn seed_collections(app: &App, dir: &std::path::Path) -> Result<(), Failure> {
+    let today = app.now().date();
+    let folder = dir.to_path_buf();
+    let manifest = tokio::task::spawn_blocking(move || {
+        vouch_sample::write(&folder, &vouch_sample::Size::demo(), 7, today)
+    })
+    .await
+    .map_err(|e| Failure::unavailable(format!("the sample company generator stopped: {e}")))?
+    .map_err(|e| Failure::unavailable(format!("cannot write the sample company: {e}")))?;
+    let cli = crate::cli::cli_actor();
+    // The roster first, so accounts link to people as they arrive.
+    let mut names: Vec<&str> = manifest.files.iter().map(|f| f.name.as_str()).collect();
+    names.sort_by_key(|n| !n.starts_with("hr_"));
+    for name in names {
+        let file = app.stage_path(&cli, &dir.join(name)).await?;
+        let run = app
+            .import_files(
+                &cli,
+                vouch_app::collect::ImportRequest {
+                    files: vec![file],
+                    kind: None,
+                    scope: None,
+                    controls: vec![],
+                },
+            )
+            .await?;
+        if run.status != "succeeded" {
+            return Err(Failure::unavailable(format!(
+                "the demo's {name} did not import: {}",
+                run.error.unwrap_or_default()
+            )));
+        }
+    }
+    // One of the two unowned accounts is explained; the other stays a finding.
+    let accounts = app
+        .accounts(
+            &cli,
+            &vouch_app::accounts::AccountFilter {
+                unlinked: true,
+                ..Default::default()
+            },
+        )
+        .await?;
+    if let Some(bot) = accounts.iter().find(|a| a.account.key == "ci-bot") {
+        app.link_account(
+            &cli,
+            bot.account.id,
+            None,
+            "GitHub Actions bot that opens dependency update pull requests",
+        )
+        .await?;
+    }
     Ok(())
 }
 
@@ -553,7 +614,7 @@ pub async fn run(
     };
     let app = crate::serve::open_app(&cfg).await?;
     if app.list_users(&crate::cli::cli_actor()).await?.is_empty() {
-        seed(&app).await?;
+        seed(&app, &dir).await?;
     } else {
         return Err(Failure::usage(format!(
             "the demo database at {} is not empty; give an empty --database-url or remove it",
