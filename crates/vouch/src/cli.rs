@@ -83,6 +83,11 @@ enum Command {
         /// reporting throughput and peak memory
         #[arg(long)]
         upload_mib: Option<u64>,
+        /// Instead, import a sample company of this many people (10000 is the large size:
+        /// about 37,000 accounts, 200,000 pull requests, 20,000 vulnerabilities) and report
+        /// throughput against merely parsing the same files, and peak memory
+        #[arg(long)]
+        import_people: Option<usize>,
     },
     /// The control matrix
     Controls {
@@ -328,6 +333,10 @@ async fn run(cli: Cli) -> Result<Exit, Failure> {
             upload_mib: Some(mib),
             ..
         } => crate::bench_upload::run(mib, g.json).await,
+        Command::Bench {
+            import_people: Some(people),
+            ..
+        } => crate::bench_import::run(people, g.json).await,
         Command::Bench { events, .. } => {
             crate::bench::run(g.database_url.clone(), events, g.json).await
         }

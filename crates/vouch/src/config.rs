@@ -25,6 +25,8 @@ pub struct Config {
     pub login_window_minutes: u64,
     pub oidc: Option<OidcSection>,
     pub evidence: EvidenceSection,
+    /// `[collect]`: file imports.
+    pub collect: CollectSection,
     /// `[integrations.NAME]` tables: integrations kept as the file says (created or updated
     /// at start-up; the UI shows them like any other).
     pub integrations: Vec<ConfigIntegration>,
@@ -161,6 +163,13 @@ pub struct EvidenceSection {
     #[serde(serialize_with = "redacted")]
     pub s3_secret_access_key: Option<String>,
     pub s3_allow_http: bool,
+}
+
+/// How file imports are bounded.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct CollectSection {
+    /// The largest file `vouch import` (and the import page) reads; importers read a file whole.
+    pub import_max_bytes: u64,
 }
 
 fn redacted<S: serde::Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
@@ -321,6 +330,12 @@ const KEYS: &[(&str, Kind, Option<&str>, &str)] = &[
         Kind::Bool,
         Some("false"),
         "allow a plain http:// S3 endpoint",
+    ),
+    (
+        "collect.import_max_bytes",
+        Kind::Int,
+        Some("1073741824"),
+        "largest file an import reads (importers read a file whole)",
     ),
 ];
 
@@ -760,6 +775,8 @@ pub fn load(over: &Overrides, env: &BTreeMap<String, String>) -> (Option<Config>
         s3_allow_http: boolean("evidence.s3_allow_http", &mut errors).unwrap_or(false),
     };
 
+    let import_max = int("collect.import_max_bytes", 1, 1 << 42, &mut errors);
+
     rep.errors.extend(errors);
     if !rep.errors.is_empty() {
         return (None, rep);
@@ -778,6 +795,9 @@ pub fn load(over: &Overrides, env: &BTreeMap<String, String>) -> (Option<Config>
         login_window_minutes: window.unwrap() as u64,
         oidc,
         evidence,
+        collect: CollectSection {
+            import_max_bytes: import_max.unwrap() as u64,
+        },
         integrations: file_integrations,
     };
     (Some(cfg), rep)

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 mod bench;
+mod bench_import;
 mod bench_upload;
 mod cli;
 mod collect_cli;

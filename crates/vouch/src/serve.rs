@@ -33,6 +33,7 @@ pub fn app_config(cfg: &Config) -> AppConfig {
         trust_idp_mfa: cfg.oidc.as_ref().is_none_or(|o| o.trust_idp_mfa),
         evidence_max_bytes: cfg.evidence.max_file_bytes,
         evidence_retention_days: cfg.evidence.retention_days,
+        import_max_bytes: cfg.collect.import_max_bytes,
         ..AppConfig::default()
     }
 }
