@@ -15,12 +15,15 @@ use crate::evidence::NewFile;
 use crate::{Action, Actor, App, AppError};
 use serde::Serialize;
 use std::collections::HashMap;
-use vouch_collect::{Collection, ImportError, ImportKind};
+use vouch_collect::{Collection, ImportError};
 use vouch_domain::evidence::{EvidenceFile, EvidenceSource, ValidEvidence};
 use vouch_domain::resource::ResourceKind;
-use vouch_store::{
-    NewResource, ResourceChange, ResourceFilter, ResourceRecord, ResourceVersion, RunRecord,
-    SyncPlan, WriteTx,
+use vouch_store::{NewResource, ResourceChange, SyncPlan, WriteTx};
+// The records the front ends show, re-exported so they reach state only through the app.
+pub use vouch_collect::ImportKind;
+pub use vouch_store::{
+    AccountLinkRecord, IntegrationRecord, ResourceFilter, ResourceRecord, ResourceVersion,
+    RunRecord,
 };
 
 /// What to import.

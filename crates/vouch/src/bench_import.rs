@@ -124,7 +124,7 @@ async fn measure(dir: &Path, people: usize, as_json: bool) -> Result<Exit, Failu
                 .map_err(unavailable)??;
         }
         let parse_seconds = t.elapsed().as_secs_f64();
-        let mut import = |path: std::path::PathBuf| {
+        let import = |path: std::path::PathBuf| {
             let app = app.clone();
             let cli = cli.clone();
             async move {

@@ -4,10 +4,8 @@ use crate::output::{Exit, Failure, json};
 use clap::Subcommand;
 use std::path::PathBuf;
 use vouch_app::accounts::{AccountFilter, Owner};
-use vouch_app::collect::ImportRequest;
+use vouch_app::collect::{ImportKind, ImportRequest, ResourceFilter, RunRecord};
 use vouch_app::{Actor, App};
-use vouch_collect::ImportKind;
-use vouch_store::{ResourceFilter, RunRecord};
 
 /// `vouch import FILE…`
 #[derive(clap::Args, Debug)]
@@ -320,9 +318,15 @@ pub async fn accounts(
                     },
                 )
                 .await?;
+            // Unowned accounts are a finding: a script can act on the exit code (with --json too).
+            let exit = if unlinked && !list.is_empty() {
+                Exit::CheckFailed
+            } else {
+                Exit::Ok
+            };
             if as_json {
                 json(&list);
-                return Ok(Exit::Ok);
+                return Ok(exit);
             }
             for a in &list {
                 let owner = match &a.owner {
@@ -356,12 +360,7 @@ pub async fn accounts(
                     list.len()
                 );
             }
-            // Unowned accounts are a finding: a script can act on the exit code.
-            Ok(if unlinked && !list.is_empty() {
-                Exit::CheckFailed
-            } else {
-                Exit::Ok
-            })
+            Ok(exit)
         }
         AccountsCommand::Link { id, person, note } => {
             let link = app.link_account(actor, id, Some(&person), &note).await?;

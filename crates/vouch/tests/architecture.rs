@@ -51,8 +51,14 @@ impl File {
     }
 
     /// Test code: anything under a `tests/` folder, and test-support modules (`src/testing.rs`).
+    /// Test code: `tests/`, a crate's `src/testing.rs` or `src/testing/` (test servers behind
+    /// a feature), and unit-test files (`tests.rs`, `*_tests.rs`).
     fn is_test_source(&self) -> bool {
-        self.rel.contains("/tests/") || self.rel.ends_with("/src/testing.rs")
+        self.rel.contains("/tests/")
+            || self.rel.ends_with("/src/testing.rs")
+            || self.rel.contains("/src/testing/")
+            || self.rel.ends_with("/tests.rs")
+            || self.rel.ends_with("_tests.rs")
     }
 }
 
@@ -334,9 +340,10 @@ const HTTP_SERVERS: &[&str] = &[
     "tide",
 ];
 
-/// vouch-sso may carry axum only as an optional dependency behind its `test-idp` feature (a
+/// A crate with test servers (vouch-sso, vouch-connect) may carry axum only as an optional
+/// dependency behind its test feature (`test-idp`, `test-servers`) (a
 /// loopback identity provider for tests), and that feature must not be on by default.
-fn sso_server_violations(m: &File) -> Vec<String> {
+fn test_server_violations(m: &File, test_feature: &str) -> Vec<String> {
     let table: toml::Table = m.text.parse().unwrap();
     let mut v = Vec::new();
     let deps = table.get("dependencies").and_then(|d| d.as_table());
@@ -348,7 +355,7 @@ fn sso_server_violations(m: &File) -> Vec<String> {
         let line = dep_line(m, name);
         if dep.get("optional").and_then(|o| o.as_bool()) != Some(true) {
             v.push(format!(
-                "{}:{line}: `{name}` must be optional (only the test-idp feature serves HTTP)",
+                "{}:{line}: `{name}` must be optional (only the {test_feature} feature serves HTTP)",
                 m.rel
             ));
         }
@@ -357,9 +364,9 @@ fn sso_server_violations(m: &File) -> Vec<String> {
                 x.as_str()
                     .is_some_and(|s| s == format!("dep:{name}") || s == *name)
             });
-            if enables && feature != "test-idp" {
+            if enables && feature != test_feature {
                 v.push(format!(
-                    "{}:{line}: feature `{feature}` turns on `{name}`; only `test-idp` may",
+                    "{}:{line}: feature `{feature}` turns on `{name}`; only `{test_feature}` may",
                     m.rel
                 ));
             }
@@ -370,9 +377,9 @@ fn sso_server_violations(m: &File) -> Vec<String> {
         .and_then(|d| d.as_array())
         .cloned()
         .unwrap_or_default();
-    if default.iter().any(|x| x.as_str() == Some("test-idp")) {
+    if default.iter().any(|x| x.as_str() == Some(test_feature)) {
         v.push(format!(
-            "{}: `test-idp` must not be a default feature",
+            "{}: `{test_feature}` must not be a default feature",
             m.rel
         ));
     }
@@ -381,7 +388,12 @@ fn sso_server_violations(m: &File) -> Vec<String> {
 
 /// Features that start a real server for tests (an identity provider, an S3 service): each
 /// crate's own, never a default, never switched on by a non-dev dependency.
-const TEST_SERVERS: &[(&str, &str)] = &[("vouch-sso", "test-idp"), ("vouch-evidence", "test-s3")];
+const TEST_SERVERS: &[(&str, &str)] = &[
+    ("vouch-sso", "test-idp"),
+    ("vouch-evidence", "test-s3"),
+    ("vouch-connect", "test-servers"),
+    ("vouch-connect-aws", "test-moto"),
+];
 
 /// A crate's non-dev dependency must not switch on a test server, and the crate offering one
 /// must not make it a default.
@@ -626,7 +638,10 @@ fn invariant_2_sql_lives_only_in_the_store() {
     }
     for f in rust_files() {
         let in_store = f.rel.starts_with("crates/vouch-store/");
+        // osquery queries are endpoint checks a Fleet export carries, not Vouch's SQL.
+        let osquery_data = f.rel == "crates/vouch-sample/src/fleet.rs";
         if !in_store
+            && !osquery_data
             && f.rel.starts_with("crates/")
             && f.rel.contains("/src/")
             && !f.is_test_source()
@@ -651,7 +666,8 @@ fn invariant_2_http_serving_lives_only_in_vouch_web() {
     for m in manifests() {
         match m.crate_name() {
             Some("vouch-web") => {}
-            Some("vouch-sso") => v.extend(sso_server_violations(&m)),
+            Some("vouch-sso") => v.extend(test_server_violations(&m, "test-idp")),
+            Some("vouch-connect") => v.extend(test_server_violations(&m, "test-servers")),
             _ => v.extend(forbidden_deps(
                 &m,
                 HTTP_SERVERS,
@@ -661,9 +677,7 @@ fn invariant_2_http_serving_lives_only_in_vouch_web() {
         v.extend(test_idp_enabled(&m));
     }
     for f in rust_files() {
-        let allowed = f.rel.starts_with("crates/vouch-web/")
-            || f.rel == "crates/vouch-sso/src/testing.rs"
-            || f.is_test_source();
+        let allowed = f.rel.starts_with("crates/vouch-web/") || f.is_test_source();
         if f.rel.starts_with("crates/") && !allowed {
             v.extend(find_lines(
                 &f,
@@ -759,7 +773,13 @@ fn invariant_3_every_change_goes_through_vouch_app() {
 fn invariant_4_collectors_and_tests_return_values() {
     let all = rust_files();
     let mut v = Vec::new();
-    for name in ["vouch-collect", "vouch-policy"] {
+    for name in [
+        "vouch-collect",
+        "vouch-connect",
+        "vouch-connect-aws",
+        "vouch-sample",
+        "vouch-policy",
+    ] {
         let Some(m) = manifest(name) else {
             eprintln!("{name} does not exist yet: nothing to check");
             continue;
@@ -882,6 +902,9 @@ const LAYERS: &[&str] = &[
     "vouch-store",
     "vouch-evidence",
     "vouch-collect",
+    "vouch-connect",
+    "vouch-connect-aws",
+    "vouch-sample",
     "vouch-notify",
     "vouch-export",
     "vouch-app",
@@ -1040,13 +1063,13 @@ fn checks_catch_what_they_should() {
         "crates/vouch-sso/Cargo.toml",
         "[features]\ndefault = [\"test-idp\"]\nserver = [\"dep:axum\"]\ntest-idp = [\"dep:axum\"]\n[dependencies]\naxum = { workspace = true }\n",
     );
-    let v = sso_server_violations(&sso);
+    let v = test_server_violations(&sso, "test-idp");
     assert_eq!(v.len(), 3, "not optional, other feature, default: {v:#?}");
     let good_sso = file(
         "crates/vouch-sso/Cargo.toml",
         "[features]\ntest-idp = [\"dep:axum\"]\n[dependencies]\naxum = { workspace = true, optional = true }\n",
     );
-    assert!(sso_server_violations(&good_sso).is_empty());
+    assert!(test_server_violations(&good_sso, "test-idp").is_empty());
     let app = file(
         "crates/vouch-app/Cargo.toml",
         "[dependencies]\nvouch-sso = { workspace = true, features = [\"test-idp\"] }\n",
