@@ -39,6 +39,18 @@ pub struct ImportRequest {
     pub controls: Vec<String>,
 }
 
+impl ImportRequest {
+    /// Files recognised by content, in their default scope, for no particular control.
+    pub fn of(files: Vec<NewFile>) -> ImportRequest {
+        ImportRequest {
+            files,
+            kind: None,
+            scope: None,
+            controls: vec![],
+        }
+    }
+}
+
 /// How a run changed the stored resources.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct RunCounts {
@@ -219,14 +231,7 @@ impl App {
         scope: String,
     ) -> Result<RunRecord, AppError> {
         let started_at = self.now_str();
-        let stored = self.commit_files(files).await?;
-        let (mut tx, now) = self.write().await?;
-        self.still_stored(&stored).await?;
-        let seq = tx.next_run_seq().await?;
-        let run_id = format!("RUN-{seq}");
-        let evidence_id = self
-            .keep_raw_files(&mut tx, actor, &source, &run_id, stored, &now)
-            .await?;
+        let (mut tx, now, seq, run_id, evidence_id) = self.begin_run(actor, &source, files).await?;
         let (plan, seen, counts) = plan_sync(&mut tx, &collection, &scope).await?;
         tx.apply_sync(&plan, &run_id, &now, &seen).await?;
         let run = RunRecord {
@@ -264,14 +269,7 @@ impl App {
         failure: RunFailure,
     ) -> Result<RunRecord, AppError> {
         let started_at = self.now_str();
-        let stored = self.commit_files(files).await?;
-        let (mut tx, now) = self.write().await?;
-        self.still_stored(&stored).await?;
-        let seq = tx.next_run_seq().await?;
-        let run_id = format!("RUN-{seq}");
-        let evidence_id = self
-            .keep_raw_files(&mut tx, actor, &source, &run_id, stored, &now)
-            .await?;
+        let (mut tx, now, seq, run_id, evidence_id) = self.begin_run(actor, &source, files).await?;
         let run = RunRecord {
             id: run_id,
             seq,
@@ -296,6 +294,25 @@ impl App {
         tx.commit().await?;
         tracing::warn!(run = %run.id, source = %run.source, error = ?run.error, "collection run failed");
         Ok(run)
+    }
+
+    /// Commits the raw files to the vault, then opens the run's transaction: its number and
+    /// id, and the evidence record holding the files (if any).
+    async fn begin_run(
+        &self,
+        actor: &Actor,
+        source: &RunSource,
+        files: Vec<NewFile>,
+    ) -> Result<(WriteTx, String, i64, String, Option<String>), AppError> {
+        let stored = self.commit_files(files).await?;
+        let (mut tx, now) = self.write().await?;
+        self.still_stored(&stored).await?;
+        let seq = tx.next_run_seq().await?;
+        let run_id = format!("RUN-{seq}");
+        let evidence_id = self
+            .keep_raw_files(&mut tx, actor, source, &run_id, stored, &now)
+            .await?;
+        Ok((tx, now, seq, run_id, evidence_id))
     }
 
     /// The raw files as an evidence record (source `integration`, detail the run id); `None`

@@ -131,15 +131,7 @@ async fn measure(dir: &Path, people: usize, as_json: bool) -> Result<Exit, Failu
                 let t = Instant::now();
                 let file = app.stage_path(&cli, &path).await?;
                 let run = app
-                    .import_files(
-                        &cli,
-                        ImportRequest {
-                            files: vec![file],
-                            kind: None,
-                            scope: None,
-                            controls: vec![],
-                        },
-                    )
+                    .import_files(&cli, ImportRequest::of(vec![file]))
                     .await?;
                 if run.status != "succeeded" {
                     return Err(Failure::unavailable(format!(

@@ -193,15 +193,7 @@ async fn seed_collections(app: &App, dir: &std::path::Path) -> Result<(), Failur
     for name in names {
         let file = app.stage_path(&cli, &dir.join(name)).await?;
         let run = app
-            .import_files(
-                &cli,
-                vouch_app::collect::ImportRequest {
-                    files: vec![file],
-                    kind: None,
-                    scope: None,
-                    controls: vec![],
-                },
-            )
+            .import_files(&cli, vouch_app::collect::ImportRequest::of(vec![file]))
             .await?;
         if run.status != "succeeded" {
             return Err(Failure::unavailable(format!(
