@@ -194,6 +194,8 @@ fn valid_name(name: &str) -> bool {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !name.starts_with('-')
+        // `/integrations/new` is the form for a new one.
+        && name != "new"
 }
 
 impl App {
@@ -256,7 +258,7 @@ impl App {
         if !valid_name(&name) {
             errors.push(vouch_domain::validate::FieldError::new(
                 "name",
-                "use lower-case letters, digits and '-' (at most 64), such as github-acme",
+                "use lower-case letters, digits and '-' (at most 64, not 'new'), such as github-acme",
             ));
         }
         let kind = ConnectorKind::parse(&input.kind);

@@ -45,7 +45,7 @@ fn result(action: &str, inner: &str) -> Response {
     xml(
         200,
         format!(
-            "<{action}Response xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><{action}Result>{inner}</{action}Result></{action}Response>"
+            "<{action}Response xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><{action}Result>{inner}</{action}Result></{action}Response>" // not fetched: what the real API says
         ),
     )
 }
@@ -155,7 +155,7 @@ async fn answer(
         ),
         Some("DescribeSecurityGroups") => xml(
             200,
-            "<DescribeSecurityGroupsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r</requestId><securityGroupInfo/></DescribeSecurityGroupsResponse>".into(),
+            "<DescribeSecurityGroupsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>r</requestId><securityGroupInfo/></DescribeSecurityGroupsResponse>".into(), // not fetched: what the real API says
         ),
         Some(other) => error(400, "InvalidAction", other),
         None => match (uri.path(), uri.query().unwrap_or_default()) {

@@ -40,6 +40,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(crate::evidence_api::routes())
         // Collected resources: imports, runs, resources and account owners.
         .merge(crate::collect_api::routes())
+        // Integrations: list, create or change, remove, run now.
+        .merge(crate::integration_api::routes())
         .method_not_allowed_fallback(method_not_allowed)
 }
 
@@ -83,6 +85,8 @@ pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::control_api::ControlApiDoc::openapi());
     doc.merge(crate::evidence_api::EvidenceApiDoc::openapi());
     doc.merge(crate::collect_api::CollectApiDoc::openapi());
+    // After the collection endpoints: integrations refer to their `Run` schema.
+    doc.merge(crate::integration_api::IntegrationApiDoc::openapi());
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     doc.servers = Some(vec![utoipa::openapi::Server::new("/api/v1")]);
     doc

@@ -16,6 +16,9 @@ mod evidence_api;
 mod evidence_pages;
 mod evidence_upload;
 mod extract;
+// Integrations: API and pages (list, form, run now).
+mod integration_api;
+mod integration_pages;
 mod metrics;
 mod pages;
 mod sso;
@@ -45,6 +48,8 @@ pub fn router(app: App, config: WebConfig, sso: Option<Arc<vouch_sso::OidcClient
         .merge(evidence_pages::routes())
         // Collected resources: resources, imports, runs and accounts (pages).
         .merge(collect_pages::routes())
+        // Integrations: list, create/change form, an integration's page with Run now.
+        .merge(integration_pages::routes())
         .merge(sso::routes())
         .nest("/api/v1", api::routes())
         .route("/api/openapi.json", axum::routing::get(api::openapi_json))

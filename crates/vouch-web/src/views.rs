@@ -48,6 +48,10 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "runs.html",
     "run.html",
     "accounts.html",
+    // Integrations.
+    "integrations.html",
+    "integration.html",
+    "integration_form.html",
 ];
 
 const STYLESHEET: &str = include_str!("../assets/app.css");
@@ -119,6 +123,7 @@ const NAV: &[(&str, &[NavItem])] = &[
             NavItem("/resources", "Resources", Some(Action::ViewResources)),
             NavItem("/accounts", "Accounts", Some(Action::ViewResources)),
             NavItem("/runs", "Collection runs", Some(Action::ViewResources)),
+            NavItem("/integrations", "Integrations", Some(Action::ViewResources)),
         ],
     ),
     (

@@ -286,7 +286,7 @@ fn handle(shared: &Shared<GithubState>, st: &mut GithubState, req: &Incoming) ->
     if st.faults.revoked || !known {
         return json(
             StatusCode::UNAUTHORIZED,
-            json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest", "status": "401"}),
+            json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest", "status": "401"}), // not fetched: what the real API says
         );
     }
     if req.method != "GET" {
@@ -336,7 +336,7 @@ fn handle(shared: &Shared<GithubState>, st: &mut GithubState, req: &Incoming) ->
                 }) => json(StatusCode::OK, p.clone()),
                 Some(_) => not_found(json!({
                     "message": "Branch not protected",
-                    "documentation_url": "https://docs.github.com/rest/branches/branch-protection#get-branch-protection",
+                    "documentation_url": "https://docs.github.com/rest/branches/branch-protection#get-branch-protection", // not fetched: what the real API says
                     "status": "404"
                 })),
                 None => not_found(gh_not_found()),
@@ -387,7 +387,7 @@ fn handle(shared: &Shared<GithubState>, st: &mut GithubState, req: &Incoming) ->
                         "user": user_json(base, &r.user, 0),
                         "body": "",
                         "state": r.state,
-                        "html_url": format!("https://github.com/{}/{}/pull/{}#pullrequestreview-{}", st.org, repo.name, pull.number, r.id),
+                        "html_url": format!("https://github.com/{}/{}/pull/{}#pullrequestreview-{}", st.org, repo.name, pull.number, r.id), // not fetched: what the real API says
                         "submitted_at": r.submitted_at,
                         "commit_id": format!("{:040x}", pull.number),
                         "author_association": "MEMBER"
@@ -411,7 +411,7 @@ fn app(st: &mut GithubState, parts: &[&str], jwt: Option<&str>) -> Response {
     let refuse = |message: &str| {
         json(
             StatusCode::UNAUTHORIZED,
-            json!({"message": message, "documentation_url": "https://docs.github.com/rest", "status": "401"}),
+            json!({"message": message, "documentation_url": "https://docs.github.com/rest", "status": "401"}), // not fetched: what the real API says
         )
     };
     let Some(app) = st.app.clone() else {
@@ -467,7 +467,7 @@ fn app(st: &mut GithubState, parts: &[&str], jwt: Option<&str>) -> Response {
 }
 
 fn gh_not_found() -> Value {
-    json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"})
+    json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"}) // not fetched: what the real API says
 }
 
 /// One page, with GitHub's `Link` header (next and last, on the numeric-id path).
@@ -507,9 +507,9 @@ fn user_json(base: &str, login: &str, id: u64) -> Value {
         "login": login,
         "id": id,
         "node_id": format!("MDQ6VXNlcj{id}"),
-        "avatar_url": format!("https://avatars.githubusercontent.com/u/{id}?v=4"),
+        "avatar_url": format!("https://avatars.githubusercontent.com/u/{id}?v=4"), // not fetched: what the real API says
         "url": format!("{base}users/{login}"),
-        "html_url": format!("https://github.com/{login}"),
+        "html_url": format!("https://github.com/{login}"), // not fetched: what the real API says
         "type": "User",
         "site_admin": false
     })
@@ -528,7 +528,7 @@ fn repo_json(base: &str, st: &GithubState, r: &GithubRepo) -> Value {
         "owner": {"login": st.org, "id": st.org_id, "type": "Organization", "url": format!("{base}users/{}", st.org)},
         "private": r.private,
         "visibility": if r.private { "private" } else { "public" },
-        "html_url": format!("https://github.com/{}/{}", st.org, r.name),
+        "html_url": format!("https://github.com/{}/{}", st.org, r.name), // not fetched: what the real API says
         "url": format!("{base}repos/{}/{}", st.org, r.name),
         "fork": false,
         "archived": r.archived,

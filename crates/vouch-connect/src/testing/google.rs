@@ -127,10 +127,10 @@ impl FakeGoogle {
             "private_key": TEST_PRIVATE_KEY,
             "client_email": client_email,
             "client_id": "100000000000000000099",
-            "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+            "auth_uri": "https://accounts.google.com/o/oauth2/auth", // not fetched: what the real API says
             "token_uri": self.token_uri(),
-            "auth_provider_x509_cert_url": "https://www.googleapis.com/oauth2/v1/certs",
-            "client_x509_cert_url": "https://www.googleapis.com/robot/v1/metadata/x509/vouch-reader",
+            "auth_provider_x509_cert_url": "https://www.googleapis.com/oauth2/v1/certs", // not fetched: what the real API says
+            "client_x509_cert_url": "https://www.googleapis.com/robot/v1/metadata/x509/vouch-reader", // not fetched: what the real API says
             "universe_domain": "googleapis.com"
         })
         .to_string()
