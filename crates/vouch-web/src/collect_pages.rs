@@ -311,13 +311,7 @@ async fn import_page(
     extra: Value,
     status: StatusCode,
 ) -> PageResult {
-    let choices: Vec<Value> = st
-        .app
-        .evidence_control_choices(&s.actor)
-        .await?
-        .into_iter()
-        .map(|(id, name)| context! { id => id, name => name })
-        .collect();
+    let choices = crate::evidence_pages::control_choices(st, s).await?;
     let kinds: Vec<Value> = upload_kinds()
         .map(|k| context! { value => k.as_str(), label => k.label() })
         .collect();

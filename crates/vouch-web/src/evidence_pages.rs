@@ -123,6 +123,17 @@ async fn new_form(
     new_page(&st, &s, form, Value::UNDEFINED, StatusCode::OK).await
 }
 
+/// The controls an evidence or import form offers, as `{id, name}` for the template.
+pub(crate) async fn control_choices(st: &AppState, s: &Session) -> Result<Vec<Value>, PageError> {
+    Ok(st
+        .app
+        .evidence_control_choices(&s.actor)
+        .await?
+        .into_iter()
+        .map(|(id, name)| context! { id => id, name => name })
+        .collect())
+}
+
 async fn new_page(
     st: &AppState,
     s: &Session,
@@ -130,13 +141,7 @@ async fn new_page(
     extra: Value,
     status: StatusCode,
 ) -> PageResult {
-    let choices: Vec<Value> = st
-        .app
-        .evidence_control_choices(&s.actor)
-        .await?
-        .into_iter()
-        .map(|(id, name)| context! { id => id, name => name })
-        .collect();
+    let choices = control_choices(st, s).await?;
     let ctx = context! {
         form => form,
         choices => choices,
@@ -254,13 +259,8 @@ async fn evidence_page(
     status: StatusCode,
 ) -> PageResult {
     let can_revise = permits(s.actor.role, Action::AddEvidence) && h.evidence.purged_at.is_none();
-    let choices: Vec<Value> = if can_revise {
-        st.app
-            .evidence_control_choices(&s.actor)
-            .await?
-            .into_iter()
-            .map(|(id, name)| context! { id => id, name => name })
-            .collect()
+    let choices = if can_revise {
+        control_choices(st, s).await?
     } else {
         vec![]
     };
