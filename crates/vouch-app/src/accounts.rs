@@ -75,6 +75,17 @@ fn text(r: &ResourceRecord, attr: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
+impl LinkBasis {
+    /// How people read it: `manual`, `email`, `username`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            LinkBasis::Manual => "manual",
+            LinkBasis::Email => "email",
+            LinkBasis::Username => "username",
+        }
+    }
+}
+
 impl App {
     /// Accounts with their owners.
     pub async fn accounts(

@@ -332,10 +332,14 @@ impl App {
         let today = self.now().date();
         let valid = ValidEvidence {
             title: source.title.clone(),
-            description: format!(
-                "What {} read in collection run {run_id}, kept unchanged.",
-                source.source
-            ),
+            description: if source.source == "import" {
+                format!("The files imported in collection run {run_id}, kept unchanged.")
+            } else {
+                format!(
+                    "What integration {} read in collection run {run_id}, kept unchanged.",
+                    source.source
+                )
+            },
             link: None,
             controls: source.controls.clone(),
             period_start: today,

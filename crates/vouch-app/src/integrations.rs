@@ -20,7 +20,6 @@ use crate::evidence::NewFile;
 use crate::{Action, Actor, App, AppError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use vouch_collect::ImportKind;
 use vouch_connect::http::RetryPolicy;
 use vouch_connect::{CaptureBundle, ConnectorError, ConnectorKind};
 use vouch_store::{IntegrationRecord, RunRecord};
@@ -170,19 +169,12 @@ async fn fetch(
     }
 }
 
-/// Reads a bundle into resources with the system's importer.
+/// Reads a bundle into resources with the system's importer (the same one a file import of
+/// the bundle uses).
 fn read(kind: ConnectorKind, bundle: &CaptureBundle) -> Result<vouch_collect::Collection, String> {
-    let result = match kind {
-        ConnectorKind::Github => {
-            vouch_collect::import(&bundle.to_bytes(), Some(ImportKind::GithubJson))
-        }
-        ConnectorKind::Okta => {
-            vouch_collect::import(&bundle.to_bytes(), Some(ImportKind::OktaJson))
-        }
-        ConnectorKind::GoogleWorkspace => {
-            vouch_collect::import(&bundle.to_bytes(), Some(ImportKind::GoogleWorkspaceJson))
-        }
-        ConnectorKind::Aws => vouch_connect_aws::read_bundle(bundle),
+    let result = match vouch_connect::import_kind(kind) {
+        Some(k) => vouch_collect::import(&bundle.to_bytes(), Some(k)),
+        None => vouch_connect_aws::read_bundle(bundle),
     };
     result.map_err(|e| format!("the responses could not be read: {e}"))
 }

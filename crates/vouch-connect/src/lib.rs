@@ -84,7 +84,9 @@ fn import(kind: ConnectorKind, bundle: CaptureBundle) -> Result<Fetched, Connect
     Ok(Fetched { bundle, collection })
 }
 
-fn import_kind(kind: ConnectorKind) -> Option<vouch_collect::ImportKind> {
+/// The importer that reads this system's capture bundles (`None` for AWS, whose bundles
+/// `vouch-connect-aws` reads).
+pub fn import_kind(kind: ConnectorKind) -> Option<vouch_collect::ImportKind> {
     match kind {
         ConnectorKind::Github => Some(vouch_collect::ImportKind::GithubJson),
         ConnectorKind::Okta => Some(vouch_collect::ImportKind::OktaJson),

@@ -337,10 +337,7 @@ pub async fn accounts(
                         ..
                     } => format!(
                         "{email} (by {}{})",
-                        serde_json::to_value(basis)
-                            .ok()
-                            .and_then(|v| v.as_str().map(str::to_string))
-                            .unwrap_or_default(),
+                        basis.as_str(),
                         status
                             .as_deref()
                             .map(|s| format!(", {s}"))
