@@ -12,6 +12,7 @@ pub mod controls;
 pub mod criteria;
 pub mod evidence;
 pub mod freshness;
+pub mod monitoring;
 pub mod readiness;
 pub mod resource;
 pub mod role;

@@ -24,10 +24,20 @@ pub enum ResourceKind {
     CloudResource,
     Vulnerability,
     Finding,
+    /// A completed security-training course (from an LMS or the generic importer).
+    TrainingRecord,
+    /// A pre-employment screening result.
+    BackgroundCheck,
+    /// A person's acceptance of one version of a policy.
+    PolicyAcceptance,
+    /// A completed user-access review of one system.
+    AccessReview,
+    /// A third party the organisation relies on.
+    Vendor,
 }
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 10] = [
+    pub const ALL: [ResourceKind; 15] = [
         ResourceKind::Person,
         ResourceKind::Account,
         ResourceKind::GroupMembership,
@@ -38,6 +48,11 @@ impl ResourceKind {
         ResourceKind::CloudResource,
         ResourceKind::Vulnerability,
         ResourceKind::Finding,
+        ResourceKind::TrainingRecord,
+        ResourceKind::BackgroundCheck,
+        ResourceKind::PolicyAcceptance,
+        ResourceKind::AccessReview,
+        ResourceKind::Vendor,
     ];
 
     /// The stored form, the same as serde's: `person`, `group_membership`, …
@@ -53,6 +68,11 @@ impl ResourceKind {
             ResourceKind::CloudResource => "cloud_resource",
             ResourceKind::Vulnerability => "vulnerability",
             ResourceKind::Finding => "finding",
+            ResourceKind::TrainingRecord => "training_record",
+            ResourceKind::BackgroundCheck => "background_check",
+            ResourceKind::PolicyAcceptance => "policy_acceptance",
+            ResourceKind::AccessReview => "access_review",
+            ResourceKind::Vendor => "vendor",
         }
     }
 
