@@ -42,6 +42,14 @@ pub enum Action {
     CollectResources,
     /// Add, change and remove integrations (their credentials included).
     ManageIntegrations,
+    /// Read control tests, their results, history and exceptions.
+    ViewTests,
+    /// Evaluate the tests now.
+    RunTests,
+    /// Ask for a test or one of its entities to be excused.
+    RequestException,
+    /// Approve or revoke an exception (someone other than who asked).
+    ApproveException,
 }
 
 /// How an action touches state: reading, changing one's own credentials, or changing the
@@ -54,7 +62,7 @@ pub enum Effect {
 }
 
 impl Action {
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 26] = [
         Action::ViewDashboard,
         Action::ViewCriteria,
         Action::ViewUsers,
@@ -77,18 +85,22 @@ impl Action {
         Action::ViewResources,
         Action::CollectResources,
         Action::ManageIntegrations,
+        Action::ViewTests,
+        Action::RunTests,
+        Action::RequestException,
+        Action::ApproveException,
     ];
 
     pub fn effect(self) -> Effect {
         use Action::*;
         match self {
             ViewDashboard | ViewCriteria | ViewUsers | ViewRoles | ViewAuditLog | ViewAllTokens
-            | ViewControls | ViewEvidence | ViewOwnEvidence | VerifyEvidence | ViewResources => {
-                Effect::Read
-            }
+            | ViewControls | ViewEvidence | ViewOwnEvidence | VerifyEvidence | ViewResources
+            | ViewTests => Effect::Read,
             ManageOwnAccount | ManageOwnTokens => Effect::SelfService,
             ManageUsers | ManageSettings | RevokeAnyToken | ManageControls | ManageScope
-            | AddEvidence | PurgeEvidence | CollectResources | ManageIntegrations => Effect::Write,
+            | AddEvidence | PurgeEvidence | CollectResources | ManageIntegrations | RunTests
+            | RequestException | ApproveException => Effect::Write,
         }
     }
 
@@ -117,6 +129,10 @@ impl Action {
             ViewResources => "view collected resources and integrations",
             CollectResources => "import files, run integrations and link accounts",
             ManageIntegrations => "add, change or remove integrations",
+            ViewTests => "view control tests, results and exceptions",
+            RunTests => "run the control tests",
+            RequestException => "ask for a test exception",
+            ApproveException => "approve or revoke test exceptions",
         }
     }
 }
@@ -150,6 +166,10 @@ pub fn permits(role: Role, action: Action) -> bool {
         ViewResources    => [true, true,  true,  false, true ],
         CollectResources => [true, true,  false, false, false],
         ManageIntegrations => [true, true, false, false, false],
+        ViewTests        => [true, true,  true,  false, true ],
+        RunTests         => [true, true,  false, false, false],
+        RequestException => [true, true,  true,  false, false],
+        ApproveException => [true, true,  false, false, false],
     };
     match role {
         Role::Admin => admin,

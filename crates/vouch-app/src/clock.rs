@@ -22,6 +22,9 @@ impl ManualClock {
     pub fn new(t: OffsetDateTime) -> Self {
         ManualClock(std::sync::Mutex::new(t))
     }
+    pub fn set(&self, t: OffsetDateTime) {
+        *self.0.lock().unwrap() = t;
+    }
     pub fn advance(&self, d: time::Duration) {
         let mut t = self.0.lock().unwrap();
         *t += d;

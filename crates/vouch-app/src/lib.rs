@@ -18,6 +18,7 @@ pub mod error;
 pub mod evidence;
 pub mod integrations;
 mod limiter;
+pub mod monitoring;
 pub mod settings;
 pub mod tokens;
 pub mod users;
@@ -56,6 +57,8 @@ pub struct AppConfig {
     pub import_max_bytes: u64,
     /// How integrations retry a system that is slow, rate-limited or failing.
     pub connector_retry: vouch_connect::http::RetryPolicy,
+    /// SLAs, parameters, limits and custom tests of continuous monitoring.
+    pub monitoring: monitoring::MonitoringConfig,
 }
 
 impl Default for AppConfig {
@@ -70,6 +73,7 @@ impl Default for AppConfig {
             evidence_retention_days: None,
             import_max_bytes: 1024 * 1024 * 1024,
             connector_retry: vouch_connect::http::RetryPolicy::default(),
+            monitoring: monitoring::MonitoringConfig::default(),
         }
     }
 }
@@ -85,6 +89,8 @@ pub struct App {
     /// Per client address: looser than per account, so people behind one proxy or office
     /// address do not lock each other out, while a single guesser is still slowed down.
     ip_limiter: Arc<limiter::Limiter>,
+    /// The control tests, loaded (and compiled) once at start.
+    tests: Arc<monitoring::TestCatalog>,
 }
 
 impl App {
@@ -96,10 +102,12 @@ impl App {
     ) -> App {
         let limiter = limiter::Limiter::new(config.login_max_failures, config.login_window);
         let (config_max, config_window) = (config.login_max_failures, config.login_window);
+        let tests = Arc::new(monitoring::TestCatalog::load(&config.monitoring));
         App {
             store,
             vault,
             clock,
+            tests,
             config: Arc::new(config),
             limiter: Arc::new(limiter),
             ip_limiter: Arc::new(limiter::Limiter::new(

@@ -13,6 +13,7 @@
 mod controls;
 mod error;
 mod evidence;
+mod monitoring;
 mod records;
 mod resources;
 mod store;
@@ -20,6 +21,10 @@ mod write;
 
 pub use error::StoreError;
 pub use evidence::{EvidenceFilter, IndexedBlob, PurgeCandidate, day_text};
+pub use monitoring::{
+    EntityEventRecord, ExceptionRecord, MonitoringTable, NotificationRecord, SnapshotRecord,
+    SnapshotResource, TestEntityRecord, TestRunRecord,
+};
 pub use records::*;
 pub use resources::{
     AccountLinkRecord, IntegrationRecord, NewResource, ResourceChange, ResourceFilter,

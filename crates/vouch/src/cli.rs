@@ -139,6 +139,11 @@ enum Command {
         #[command(subcommand)]
         command: crate::collect_cli::AccountsCommand,
     },
+    /// Control tests: list, check a folder against its fixtures, run now, reproduce a run
+    Test {
+        #[command(subcommand)]
+        command: crate::test_cli::TestCommand,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -592,6 +597,14 @@ async fn run(cli: Cli) -> Result<Exit, Failure> {
             let cfg = load(&overrides(&g, None))?;
             let app = crate::serve::open_app(&cfg).await?;
             crate::collect_cli::accounts(&app, &cli_actor(), command, g.json).await
+        }
+        Command::Test {
+            command: crate::test_cli::TestCommand::Check { dir },
+        } => crate::test_cli::check(&dir, g.json),
+        Command::Test { command } => {
+            let cfg = load(&overrides(&g, None))?;
+            let app = crate::serve::open_app(&cfg).await?;
+            crate::test_cli::test(&app, &cli_actor(), command, g.json).await
         }
         Command::Verify => {
             let cfg = load(&overrides(&g, None))?;

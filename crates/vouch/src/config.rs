@@ -27,6 +27,7 @@ pub struct Config {
     pub evidence: EvidenceSection,
     /// `[collect]`: file imports.
     pub collect: CollectSection,
+    pub monitoring: MonitoringSection,
     /// `[integrations.NAME]` tables: integrations kept as the file says (created or updated
     /// at start-up; the UI shows them like any other).
     pub integrations: Vec<ConfigIntegration>,
@@ -170,6 +171,17 @@ pub struct EvidenceSection {
 pub struct CollectSection {
     /// The largest file `vouch import` (and the import page) reads; importers read a file whole.
     pub import_max_bytes: u64,
+}
+
+/// How control tests run.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct MonitoringSection {
+    /// Minutes between scheduled evaluations of every test (`vouch serve`).
+    pub schedule_minutes: u64,
+    /// Seconds one test may take before it is stopped and marked in error.
+    pub test_time_limit_secs: u64,
+    /// A folder of the organisation's own tests, loaded next to the shipped ones.
+    pub tests_dir: Option<PathBuf>,
 }
 
 fn redacted<S: serde::Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
@@ -336,6 +348,24 @@ const KEYS: &[(&str, Kind, Option<&str>, &str)] = &[
         Kind::Int,
         Some("1073741824"),
         "largest file an import reads (importers read a file whole)",
+    ),
+    (
+        "monitoring.schedule_minutes",
+        Kind::Int,
+        Some("60"),
+        "minutes between scheduled evaluations of every control test",
+    ),
+    (
+        "monitoring.test_time_limit_secs",
+        Kind::Int,
+        Some("10"),
+        "seconds one control test may run before it is stopped and marked in error",
+    ),
+    (
+        "monitoring.tests_dir",
+        Kind::Str,
+        None,
+        "folder of your own control tests (same layout as content/tests)",
     ),
 ];
 
@@ -776,6 +806,9 @@ pub fn load(over: &Overrides, env: &BTreeMap<String, String>) -> (Option<Config>
     };
 
     let import_max = int("collect.import_max_bytes", 1, 1 << 42, &mut errors);
+    let schedule = int("monitoring.schedule_minutes", 5, 60 * 24 * 7, &mut errors);
+    let time_limit = int("monitoring.test_time_limit_secs", 1, 3600, &mut errors);
+    let tests_dir = text("monitoring.tests_dir", &mut errors).map(PathBuf::from);
 
     rep.errors.extend(errors);
     if !rep.errors.is_empty() {
@@ -797,6 +830,11 @@ pub fn load(over: &Overrides, env: &BTreeMap<String, String>) -> (Option<Config>
         evidence,
         collect: CollectSection {
             import_max_bytes: import_max.unwrap() as u64,
+        },
+        monitoring: MonitoringSection {
+            schedule_minutes: schedule.unwrap() as u64,
+            test_time_limit_secs: time_limit.unwrap() as u64,
+            tests_dir,
         },
         integrations: file_integrations,
     };

@@ -12,6 +12,7 @@ mod demo;
 mod evidence_cli;
 mod output;
 mod serve;
+mod test_cli;
 
 fn main() -> std::process::ExitCode {
     cli::main()

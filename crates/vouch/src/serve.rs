@@ -34,6 +34,11 @@ pub fn app_config(cfg: &Config) -> AppConfig {
         evidence_max_bytes: cfg.evidence.max_file_bytes,
         evidence_retention_days: cfg.evidence.retention_days,
         import_max_bytes: cfg.collect.import_max_bytes,
+        monitoring: vouch_app::monitoring::MonitoringConfig {
+            schedule_minutes: cfg.monitoring.schedule_minutes as i64,
+            time_limit: Duration::from_secs(cfg.monitoring.test_time_limit_secs),
+            ..Default::default()
+        },
         ..AppConfig::default()
     }
 }
@@ -86,12 +91,12 @@ pub fn open_vault(cfg: &Config) -> Result<vouch_evidence::Vault, Failure> {
 pub async fn open_app(cfg: &Config) -> Result<App, Failure> {
     let store = open_store(cfg).await?;
     let vault = open_vault(cfg)?;
-    Ok(App::new(
-        store,
-        vault,
-        Arc::new(SystemClock),
-        app_config(cfg),
-    ))
+    let mut config = app_config(cfg);
+    if let Some(dir) = &cfg.monitoring.tests_dir {
+        let files = crate::test_cli::read_tests_dir(dir)?;
+        config.monitoring.custom_tests = Some((dir.display().to_string(), files));
+    }
+    Ok(App::new(store, vault, Arc::new(SystemClock), config))
 }
 
 /// Runs the server until Ctrl-C or SIGTERM. `banner` is printed once the port is bound.

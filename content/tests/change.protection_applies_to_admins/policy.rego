@@ -1,0 +1,41 @@
+package vouch.tests.change.protection_applies_to_admins
+
+import data.vouch.lib
+import rego.v1
+
+repo_name(r) := r.attrs.full_name if is_string(r.attrs.full_name)
+else := r.key
+
+# The live protection record of the repository's default branch, if it is protected.
+protections(r) := [b |
+	some b in input.resources.branch_protection
+	lib.live(b)
+	b.attrs.repository == repo_name(r)
+	b.attrs.branch == r.attrs.default_branch
+	b.attrs.protected == true
+]
+
+branch(r) := sprintf("%s:%s", [repo_name(r), r.attrs.default_branch])
+
+verdict(r) := ["skip", sprintf("%s no longer exists", [repo_name(r)])] if {
+	not lib.live(r)
+} else := ["skip", sprintf("%s is archived and read-only", [repo_name(r)])] if {
+	r.attrs.archived == true
+} else := ["skip", sprintf("%s is a fork, not a repository the company ships from", [repo_name(r)])] if {
+	r.attrs.fork == true
+} else := ["error", sprintf("github does not report the default branch of %s", [repo_name(r)])] if {
+	not is_string(r.attrs.default_branch)
+} else := ["fail", sprintf("%s has no branch protection on its default branch", [branch(r)])] if {
+	count(protections(r)) == 0
+} else := judge(r, protections(r)[0])
+
+results contains {"entity": r.id, "status": v[0], "reason": v[1]} if {
+	some r in input.resources.repository
+	v := verdict(r)
+}
+
+judge(r, b) := ["pass", sprintf("%s is protected for administrators too", [branch(r)])] if {
+	b.attrs.enforce_admins == true
+} else := ["fail", sprintf("administrators can bypass the protection of %s", [branch(r)])] if {
+	b.attrs.enforce_admins == false
+} else := ["error", sprintf("github does not report whether the protection of %s applies to administrators", [branch(r)])]
