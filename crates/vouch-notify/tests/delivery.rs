@@ -397,8 +397,8 @@ async fn slack_silent_server_times_out() {
 #[test]
 fn redact_url_hides_paths_userinfo_and_query() {
     assert_eq!(
-        redact_url("https://hooks.slack.com/services/T000/B000/XXXX"),
-        "https://hooks.slack.com"
+        redact_url("https://hooks.slack.com/services/T000/B000/XXXX"), // not fetched
+        "https://hooks.slack.com"                                      // not fetched
     );
     assert_eq!(
         redact_url("smtp://user:s3cret@mail.example.com:587?tls=required"),
